@@ -1,0 +1,28 @@
+package mobileapi
+
+// Message is one error message in both languages.
+type Message struct{ EN, VI string }
+
+// Messages is the catalog of error codes: every code the API answers with
+// has a line here, in English and Vietnamese.
+var Messages = map[string]Message{
+	"bad_request":            {"The request is malformed.", "Yêu cầu không đúng định dạng."},
+	"validation_failed":      {"Some fields are invalid.", "Một số trường không hợp lệ."},
+	"unauthenticated":        {"Sign in again: the credentials or token are invalid or expired.", "Vui lòng đăng nhập lại: thông tin đăng nhập hoặc mã truy cập không hợp lệ hoặc đã hết hạn."},
+	"invalid_credentials":    {"Wrong phone number or password.", "Sai số điện thoại hoặc mật khẩu."},
+	"forbidden":              {"You are not allowed to do this.", "Bạn không có quyền thực hiện thao tác này."},
+	"not_found":              {"Not found.", "Không tìm thấy."},
+	"conflict":               {"This conflicts with existing data.", "Dữ liệu bị trùng hoặc xung đột với dữ liệu đã có."},
+	"device_bound":           {"This device is registered to another account.", "Thiết bị này đã được đăng ký cho tài khoản khác."},
+	"token_reused":           {"This sign-in was used twice; all its sessions were ended. Sign in again.", "Phiên đăng nhập bị dùng lại; mọi phiên liên quan đã bị hủy. Vui lòng đăng nhập lại."},
+	"rate_limited":           {"Too many attempts. Try again later.", "Quá nhiều lần thử. Vui lòng thử lại sau."},
+	"too_large":              {"The request is too large.", "Yêu cầu quá lớn."},
+	"method_not_allowed":     {"Method not allowed.", "Phương thức không được hỗ trợ."},
+	"unsupported_media_type": {"Unsupported content type.", "Kiểu nội dung không được hỗ trợ."},
+	"request_timeout":        {"The request took too long.", "Yêu cầu mất quá nhiều thời gian."},
+	"unavailable":            {"The server is busy or shutting down. Try again shortly.", "Máy chủ đang bận hoặc đang tắt. Vui lòng thử lại sau ít phút."},
+	"internal":               {"Internal error.", "Lỗi hệ thống."},
+	"import_failed":          {"The file has errors; nothing was imported.", "Tệp có lỗi; chưa có dữ liệu nào được nhập."},
+	"mid_gap":                {"Mutations are missing before this batch.", "Thiếu các thao tác trước lô này."},
+	"unsupported_schema":     {"This app version is not supported. Update the app.", "Phiên bản ứng dụng không được hỗ trợ. Vui lòng cập nhật ứng dụng."},
+}

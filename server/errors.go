@@ -1,0 +1,203 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/go-playground/locales/en"
+	"github.com/go-playground/locales/vi"
+	ut "github.com/go-playground/universal-translator"
+	"github.com/go-playground/validator/v10"
+	en_translations "github.com/go-playground/validator/v10/translations/en"
+	vi_translations "github.com/go-playground/validator/v10/translations/vi"
+	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/requestid"
+
+	"toso/mobileapi"
+	"toso/store"
+)
+
+// structValidator is Fiber's Config.StructValidator: every c.Bind() call
+// validates with the struct's `validate` tags. Field names in errors are the
+// JSON (or query) names.
+type structValidator struct {
+	v  *validator.Validate
+	en ut.Translator
+	vi ut.Translator
+}
+
+func newStructValidator() (*structValidator, error) {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		for _, tag := range []string{"json", "query", "form"} {
+			name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
+			if name == "-" {
+				return ""
+			}
+			if name != "" {
+				return name
+			}
+		}
+		return f.Name
+	})
+	enLoc, viLoc := en.New(), vi.New()
+	uni := ut.New(enLoc, enLoc, viLoc)
+	enT, _ := uni.GetTranslator("en")
+	viT, _ := uni.GetTranslator("vi")
+	if err := en_translations.RegisterDefaultTranslations(v, enT); err != nil {
+		return nil, err
+	}
+	if err := vi_translations.RegisterDefaultTranslations(v, viT); err != nil {
+		return nil, err
+	}
+	return &structValidator{v: v, en: enT, vi: viT}, nil
+}
+
+func (s *structValidator) Validate(out any) error { return s.v.Struct(out) }
+
+// lang picks the response language from Accept-Language: English when the
+// caller prefers it, Vietnamese otherwise.
+func lang(c fiber.Ctx) string {
+	for _, part := range strings.Split(c.Get(fiber.HeaderAcceptLanguage), ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch {
+		case strings.HasPrefix(strings.ToLower(tag), "en"):
+			return "en"
+		case strings.HasPrefix(strings.ToLower(tag), "vi"):
+			return "vi"
+		}
+	}
+	return "vi"
+}
+
+type errorBody struct {
+	Error map[string]any `json:"error"`
+}
+
+// errorHandler is the one place errors become responses. Internal errors
+// are logged once with the request id and never shown to the client.
+func errorHandler(log *slog.Logger, sv *structValidator) fiber.ErrorHandler {
+	return func(c fiber.Ctx, err error) error {
+		p := toProblem(err, sv, lang(c))
+		rid := requestid.FromContext(c)
+		if p.Status >= 500 {
+			log.ErrorContext(c.Context(), "request failed", "request_id", rid, "method", c.Method(),
+				"route", c.Route().Path, "err", err)
+		}
+		msg := mobileapi.Messages[p.Code]
+		text := msg.VI
+		if lang(c) == "en" {
+			text = msg.EN
+		}
+		if p.Detail != "" {
+			text = p.Detail
+			if lang(c) == "vi" && p.DetailVI != "" {
+				text = p.DetailVI
+			}
+		}
+		if text == "" {
+			text = p.Code
+		}
+		body := map[string]any{"code": p.Code, "message": text, "request_id": rid}
+		if len(p.Fields) > 0 {
+			body["fields"] = p.Fields
+		}
+		for k, v := range p.Extra {
+			body[k] = v
+		}
+		if p.RetryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))
+		}
+		return c.Status(p.Status).JSON(errorBody{Error: body})
+	}
+}
+
+// toProblem classifies an error: validation, malformed input, store
+// sentinels, Fiber errors, and everything else as internal.
+func toProblem(err error, sv *structValidator, lang string) *mobileapi.Problem {
+	var (
+		p   *mobileapi.Problem
+		ve  validator.ValidationErrors
+		be  *fiber.BindError
+		fe  *fiber.Error
+		ive *validator.InvalidValidationError
+	)
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &ve):
+		t := sv.vi
+		if lang == "en" {
+			t = sv.en
+		}
+		fields := make(map[string]string, len(ve))
+		for _, fe := range ve {
+			name := strings.TrimPrefix(fe.Namespace(), strings.SplitN(fe.Namespace(), ".", 2)[0]+".")
+			fields[name] = fe.Translate(t)
+		}
+		return &mobileapi.Problem{Status: fiber.StatusUnprocessableEntity, Code: "validation_failed", Fields: fields}
+	case errors.As(err, &ive):
+		return &mobileapi.Problem{Status: fiber.StatusInternalServerError, Code: "internal"}
+	case errors.As(err, &be):
+		p := &mobileapi.Problem{Status: fiber.StatusBadRequest, Code: "bad_request"}
+		if be.Field != "" {
+			p.Fields = map[string]string{be.Field: "malformed"}
+		}
+		return p
+	case errors.Is(err, store.ErrNotFound):
+		return &mobileapi.Problem{Status: fiber.StatusNotFound, Code: "not_found"}
+	case errors.Is(err, store.ErrForbidden):
+		return &mobileapi.Problem{Status: fiber.StatusForbidden, Code: "forbidden"}
+	case errors.Is(err, store.ErrConflict):
+		return &mobileapi.Problem{Status: fiber.StatusConflict, Code: "conflict", Extra: storeDetail(err)}
+	case errors.Is(err, store.ErrInvalid):
+		return &mobileapi.Problem{Status: fiber.StatusUnprocessableEntity, Code: "validation_failed", Extra: storeDetail(err)}
+	case errors.Is(err, store.ErrUnauthenticated):
+		return &mobileapi.Problem{Status: fiber.StatusUnauthorized, Code: "unauthenticated"}
+	case errors.As(err, &fe):
+		return fiberProblem(fe)
+	}
+	return &mobileapi.Problem{Status: fiber.StatusInternalServerError, Code: "internal"}
+}
+
+// storeDetail is the store's own explanation of a conflict or invalid
+// value ("phone 0912345678 is already registered"), given beside the
+// localized message as "detail". It is English only (the store speaks one
+// language) and omitted when it is schema text.
+func storeDetail(err error) map[string]any {
+	msg := err.Error()
+	for _, s := range []error{store.ErrConflict, store.ErrInvalid} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	if strings.Contains(msg, "constraint failed") {
+		return nil
+	}
+	return map[string]any{"detail": msg}
+}
+
+func fiberProblem(fe *fiber.Error) *mobileapi.Problem {
+	code := map[int]string{
+		fiber.StatusBadRequest:            "bad_request",
+		fiber.StatusUnauthorized:          "unauthenticated",
+		fiber.StatusForbidden:             "forbidden",
+		fiber.StatusNotFound:              "not_found",
+		fiber.StatusMethodNotAllowed:      "method_not_allowed",
+		fiber.StatusRequestTimeout:        "request_timeout",
+		fiber.StatusConflict:              "conflict",
+		fiber.StatusRequestEntityTooLarge: "too_large",
+		fiber.StatusUnsupportedMediaType:  "unsupported_media_type",
+		fiber.StatusUnprocessableEntity:   "validation_failed",
+		fiber.StatusTooManyRequests:       "rate_limited",
+		fiber.StatusServiceUnavailable:    "unavailable",
+	}[fe.Code]
+	if code == "" {
+		if fe.Code >= 500 {
+			return &mobileapi.Problem{Status: fiber.StatusInternalServerError, Code: "internal"}
+		}
+		code = "bad_request"
+	}
+	return &mobileapi.Problem{Status: fe.Code, Code: code}
+}

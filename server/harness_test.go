@@ -1,0 +1,212 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"toso/mobileapi"
+	"toso/store"
+)
+
+const testSecret = "test-secret-test-secret-test-secret-0123"
+
+// testEnv is a real server on a real SQLite file with a small tree:
+//
+//	province P
+//	├── commune A ── villages A1 (team TA1), A2 (team TA2)
+//	└── commune B ── village B1 (team TB1)
+//
+// and one user of each role: admin, coordinators of P, A and B, a lead and
+// a member of TA1, a member of TA2 and of TB1.
+type testEnv struct {
+	t      *testing.T
+	store  *store.Store
+	srv    *Server
+	tokens *mobileapi.Tokens
+
+	province, communeA, communeB, villageA1, villageA2, villageB1 *store.Area
+	teamA1, teamA2, teamB1                                         *store.Team
+	users                                                          map[string]*store.User // by fixture name
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "toso.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	srv, err := New(Config{Addr: "127.0.0.1:0", JWTSecret: testSecret}, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := mobileapi.NewTokens(testSecret, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, store: st, srv: srv, tokens: tokens, users: map[string]*store.User{}}
+	area := func(parent *store.Area, level, name, code string) *store.Area {
+		var pid int64
+		if parent != nil {
+			pid = parent.ID
+		}
+		a, err := st.CreateArea(ctx, store.System, store.NewArea{ParentID: pid, Level: level, Name: name, Code: code, Population: 1000, Adults: 700, WorkingAge: 600, Households: 250})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	e.province = area(nil, "province", "Tỉnh Thử", "99")
+	e.communeA = area(e.province, "commune", "Xã A", "99001")
+	e.communeB = area(e.province, "commune", "Xã B", "99002")
+	e.villageA1 = area(e.communeA, "village", "Thôn A1", "")
+	e.villageA2 = area(e.communeA, "village", "Thôn A2", "")
+	e.villageB1 = area(e.communeB, "village", "Thôn B1", "")
+	team := func(a *store.Area, name string) *store.Team {
+		tm, err := st.CreateTeam(ctx, store.System, store.NewTeam{AreaID: a.ID, Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	e.teamA1, e.teamA2, e.teamB1 = team(e.villageA1, "Tổ A1"), team(e.villageA2, "Tổ A2"), team(e.villageB1, "Tổ B1")
+	user := func(key, phone string, role store.Role, teamID, areaID int64) {
+		u, err := st.CreateUser(ctx, store.System, store.NewUser{Phone: phone, Name: key, Role: role, TeamID: teamID, AreaID: areaID, Password: "password-" + key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.users[key] = u
+	}
+	user("admin", "0900000100", store.RoleAdmin, 0, 0)
+	user("coordP", "0900000101", store.RoleCoordinator, 0, e.province.ID)
+	user("coordA", "0900000102", store.RoleCoordinator, 0, e.communeA.ID)
+	user("coordB", "0900000103", store.RoleCoordinator, 0, e.communeB.ID)
+	user("leadA1", "0900000104", store.RoleTeamLead, e.teamA1.ID, 0)
+	user("memberA1", "0900000105", store.RoleMember, e.teamA1.ID, 0)
+	user("memberA2", "0900000106", store.RoleMember, e.teamA2.ID, 0)
+	user("memberB1", "0900000107", store.RoleMember, e.teamB1.ID, 0)
+	return e
+}
+
+// token returns an access token for the fixture user key.
+func (e *testEnv) token(key string) string {
+	e.t.Helper()
+	u, ok := e.users[key]
+	if !ok {
+		e.t.Fatalf("no fixture user %q", key)
+	}
+	tok, err := e.tokens.Issue(u.ID, "00000000-0000-4000-8000-"+fmtID(u.ID))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+func fmtID(id int64) string {
+	b, _ := json.Marshal(id)
+	s := string(b)
+	for len(s) < 12 {
+		s = "0" + s
+	}
+	return s
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map (or fails the test).
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body %q: %v", r.Body, err)
+	}
+	return m
+}
+
+// ErrorCode is error.code of an error envelope, or "".
+func (r response) ErrorCode() string {
+	var env struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	json.Unmarshal(r.Body, &env)
+	return env.Error.Code
+}
+
+// do sends one request through the real app. body may be nil, a []byte or
+// a value to marshal as JSON. token may be "".
+func (e *testEnv) do(method, path, token string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := e.srv.App().Test(req, fiber.TestConfig{Timeout: 30 * time.Second})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// listen serves the app on a real loopback port until the test ends and
+// returns its base URL.
+func (e *testEnv) listen() string {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Run(ctx, func(a net.Addr) { addrc <- a.String() }) }()
+	e.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			e.t.Errorf("server stopped: %v", err)
+		}
+	})
+	select {
+	case addr := <-addrc:
+		return "http://" + addr
+	case err := <-done:
+		e.t.Fatalf("server did not start: %v", err)
+	}
+	return ""
+}

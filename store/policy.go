@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Role is what a user may do; the scope comes with it (team or area).
+type Role string
+
+const (
+	RoleMember      Role = "member"
+	RoleTeamLead    Role = "team_lead"
+	RoleCoordinator Role = "coordinator"
+	RoleAdmin       Role = "admin"
+)
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleMember, RoleTeamLead, RoleCoordinator, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// InTeam reports whether the role belongs to a team (member or team lead).
+func (r Role) InTeam() bool { return r == RoleMember || r == RoleTeamLead }
+
+// Actor is the caller of a store method: who they are and where their reach
+// ends. It is loaded from the database on every request (never from a token),
+// so a deactivation, role change or team move takes effect at once.
+//
+// The methods on Actor are the one authorization policy of Toso: handlers,
+// sync and reports all ask these questions and nothing else.
+type Actor struct {
+	UserID   int64
+	Role     Role
+	TeamID   int64  // member and team_lead
+	AreaID   int64  // coordinator: the scope root; member/lead: the team's area
+	AreaPath string // materialized path of AreaID
+	DeviceID string // the device the request came from, if any
+}
+
+// System is the actor for command-line maintenance (migrations, imports,
+// demo data): it may do what an admin may.
+var System = Actor{Role: RoleAdmin}
+
+// IsAdmin reports whether the actor is an admin.
+func (a Actor) IsAdmin() bool { return a.Role == RoleAdmin }
+
+// CanSeeArea: admins see everything; coordinators their subtree; team
+// members their team's area and its ancestors (the names the app shows).
+func (a Actor) CanSeeArea(path string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return strings.HasPrefix(path, a.AreaPath)
+	case RoleMember, RoleTeamLead:
+		return strings.HasPrefix(a.AreaPath, path)
+	}
+	return false
+}
+
+// CanManageArea: admins anywhere; coordinators strictly below their root
+// (a commune coordinator edits villages, not the commune itself).
+func (a Actor) CanManageArea(path string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return path != a.AreaPath && strings.HasPrefix(path, a.AreaPath)
+	}
+	return false
+}
+
+// CanSeeTeam: admins; coordinators for teams in their subtree; members and
+// leads for their own team.
+func (a Actor) CanSeeTeam(teamID int64, teamAreaPath string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return strings.HasPrefix(teamAreaPath, a.AreaPath)
+	case RoleMember, RoleTeamLead:
+		return teamID == a.TeamID
+	}
+	return false
+}
+
+// CanManageTeam: admins; coordinators for teams in their subtree.
+func (a Actor) CanManageTeam(teamAreaPath string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return strings.HasPrefix(teamAreaPath, a.AreaPath)
+	}
+	return false
+}
+
+// UserPlace is where a user sits in the tree, for policy questions about them.
+type UserPlace struct {
+	UserID   int64
+	Role     Role
+	TeamID   int64
+	AreaPath string // the team's area for members/leads, the scope for coordinators, "" for admins
+}
+
+// CanSeeUser: yourself; admins; coordinators for users in their subtree;
+// members and leads for their own team.
+func (a Actor) CanSeeUser(u UserPlace) bool {
+	if a.UserID != 0 && u.UserID == a.UserID {
+		return true
+	}
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return u.Role != RoleAdmin && strings.HasPrefix(u.AreaPath, a.AreaPath)
+	case RoleMember, RoleTeamLead:
+		return u.Role.InTeam() && u.TeamID == a.TeamID
+	}
+	return false
+}
+
+// CanManageUser: admins anyone; coordinators team members in their subtree
+// and coordinators strictly below them. Nobody else.
+func (a Actor) CanManageUser(u UserPlace) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		switch u.Role {
+		case RoleMember, RoleTeamLead:
+			return strings.HasPrefix(u.AreaPath, a.AreaPath)
+		case RoleCoordinator:
+			return u.AreaPath != a.AreaPath && strings.HasPrefix(u.AreaPath, a.AreaPath)
+		}
+	}
+	return false
+}
+
+// subtreeRange returns the half-open range [lo, hi) of paths in the subtree
+// rooted at path: "/1/7/" → ["/1/7/", "/1/70"), since '0' follows '/'.
+func subtreeRange(path string) (lo, hi string) {
+	return path, path[:len(path)-1] + "0"
+}
+
+// listRoot is the subtree whose rows the actor may list: everything for
+// admins, the scope for coordinators, the team's area for team members.
+func (a Actor) listRoot() string {
+	if a.Role == RoleAdmin {
+		return "/"
+	}
+	return a.AreaPath
+}
+
+// Actor loads the acting user with their current role and scope. An unknown
+// or deactivated user, or a team or scope that no longer exists, yields
+// ErrForbidden: a token outliving its user opens nothing.
+func (s *Store) Actor(ctx context.Context, userID int64, deviceID string) (Actor, error) {
+	var (
+		a      = Actor{UserID: userID, DeviceID: deviceID}
+		teamID sql.NullInt64
+		areaID sql.NullInt64
+		path   sql.NullString
+		active bool
+	)
+	err := s.read.QueryRowContext(ctx, `
+		SELECT u.role, u.team_id, COALESCE(u.area_id, t.area_id), a.path, u.active AND COALESCE(t.active, 1)
+		FROM users u
+		LEFT JOIN teams t ON t.id = u.team_id
+		LEFT JOIN areas a ON a.id = COALESCE(u.area_id, t.area_id)
+		WHERE u.id = ?`, userID,
+	).Scan(&a.Role, &teamID, &areaID, &path, &active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Actor{}, fmt.Errorf("actor %d: %w", userID, ErrForbidden)
+	} else if err != nil {
+		return Actor{}, fmt.Errorf("actor %d: %w", userID, err)
+	}
+	if !active {
+		return Actor{}, fmt.Errorf("actor %d is deactivated: %w", userID, ErrForbidden)
+	}
+	a.TeamID, a.AreaID, a.AreaPath = teamID.Int64, areaID.Int64, path.String
+	if a.Role != RoleAdmin && a.AreaPath == "" {
+		return Actor{}, fmt.Errorf("actor %d has no scope: %w", userID, ErrForbidden)
+	}
+	return a, nil
+}
