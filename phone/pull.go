@@ -2,12 +2,10 @@ package phone
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 )
 
@@ -198,8 +196,9 @@ type queryer interface {
 }
 
 // digestOf computes the digest of the local copy of scope the way the
-// server does: the row count and the XOR of the first 8 bytes of
-// SHA-256("table\x00id\x00version") over all rows, in hex.
+// server does: the row count, and the sum modulo 2^64 of FNV-1a-64 over
+// "table:id:version" for every row, as 16 hex digits. A sum does not depend
+// on the order of rows.
 func digestOf(ctx context.Context, q queryer, scope string) (Digest, error) {
 	rows, err := q.QueryContext(ctx, `SELECT tbl, id, version FROM rows WHERE scope = ?`, scope)
 	if err != nil {
@@ -207,8 +206,8 @@ func digestOf(ctx context.Context, q queryer, scope string) (Digest, error) {
 	}
 	defer rows.Close()
 	var (
-		d Digest
-		x uint64
+		d   Digest
+		sum uint64
 	)
 	for rows.Next() {
 		var tbl, id string
@@ -216,13 +215,12 @@ func digestOf(ctx context.Context, q queryer, scope string) (Digest, error) {
 		if err := rows.Scan(&tbl, &id, &v); err != nil {
 			return Digest{}, err
 		}
-		sum := sha256.Sum256([]byte(tbl + "\x00" + id + "\x00" + strconv.FormatInt(v, 10)))
-		x ^= binary.BigEndian.Uint64(sum[:8])
+		h := fnv.New64a()
+		h.Write([]byte(tbl + ":" + id + ":" + strconv.FormatInt(v, 10)))
+		sum += h.Sum64()
 		d.Count++
 	}
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], x)
-	d.Hash = hex.EncodeToString(b[:])
+	d.Hash = fmt.Sprintf("%016x", sum)
 	return d, rows.Err()
 }
 
