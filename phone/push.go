@@ -18,7 +18,9 @@ type PushStats struct {
 // phone to come back after RetryAfter.
 type ErrRetryLater struct{ RetryAfter time.Duration }
 
-func (e *ErrRetryLater) Error() string { return fmt.Sprintf("server busy: retry after %s", e.RetryAfter) }
+func (e *ErrRetryLater) Error() string {
+	return fmt.Sprintf("server busy: retry after %s", e.RetryAfter)
+}
 
 // maxPushBytes keeps a push under the server's 512 KB limit.
 const maxPushBytes = 480 << 10
