@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,10 @@ func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) er
 func (c *contract) check(req *http.Request, reqBody []byte, r response) (reqErr, respErr error) {
 	ctx := context.Background()
 	vreq := req.Clone(ctx)
+	if req.Header.Get("Content-Encoding") == "gzip" {
+		reqBody = gunzip(reqBody)
+		vreq.Header.Del("Content-Encoding")
+	}
 	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
 	route, params, err := c.router.FindRoute(vreq)
 	if err != nil {
@@ -72,15 +77,37 @@ func (c *contract) check(req *http.Request, reqBody []byte, r response) (reqErr,
 		}
 		return err, fmt.Errorf("%s %s answered %d but the document has no such operation: %w", req.Method, req.URL.Path, r.Status, err)
 	}
-	opts := &openapi3filter.Options{AuthenticationFunc: bearerPresent, IncludeResponseStatus: true, MultiError: true}
+	opts := &openapi3filter.Options{AuthenticationFunc: bearerPresent, IncludeResponseStatus: true, MultiError: true,
+		// Uploads (CSV, XLSX, multipart) are checked by their own tests;
+		// kin-openapi has no decoder for all of them.
+		ExcludeRequestBody: len(reqBody) > 0 && !strings.HasPrefix(req.Header.Get("Content-Type"), "application/json"),
+	}
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: opts}
 	reqErr = openapi3filter.ValidateRequest(ctx, in)
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: r.Status, Header: r.Header, Options: opts}
-	out.SetBodyBytes(r.Body)
+	body := r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		body = gunzip(body)
+	}
+	out.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
 		respErr = fmt.Errorf("%s %s → %d %s: %w", req.Method, route.Path, r.Status, truncate(r.Body, 300), err)
 	}
 	return reqErr, respErr
+}
+
+// gunzip returns the inflated b, or b itself when it is not gzip (the
+// validation then reports what is wrong with it).
+func gunzip(b []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return b
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return b
+	}
+	return out
 }
 
 func truncate(b []byte, n int) string {
