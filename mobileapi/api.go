@@ -51,6 +51,7 @@ func New(s *store.Store, cfg Config, log *slog.Logger) (*API, error) {
 // Register mounts every route of the API: this function is its table of
 // contents.
 func (a *API) Register(r fiber.Router) {
+	r.Get("/openapi.json", a.openapi)
 	v1 := r.Group("/v1")
 
 	auth := a.authenticate

@@ -33,10 +33,13 @@ type testEnv struct {
 	store  *store.Store
 	srv    *Server
 	tokens *mobileapi.Tokens
+	// api is the OpenAPI document: every exchange through do is checked
+	// against it.
+	api *contract
 
 	province, communeA, communeB, villageA1, villageA2, villageB1 *store.Area
-	teamA1, teamA2, teamB1                                         *store.Team
-	users                                                          map[string]*store.User // by fixture name
+	teamA1, teamA2, teamB1                                        *store.Team
+	users                                                         map[string]*store.User // by fixture name
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -56,7 +59,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, store: st, srv: srv, tokens: tokens, users: map[string]*store.User{}}
+	e := &testEnv{t: t, store: st, srv: srv, tokens: tokens, api: loadContract(t), users: map[string]*store.User{}}
 	area := func(parent *store.Area, level, name, code string) *store.Area {
 		var pid int64
 		if parent != nil {
@@ -127,6 +130,9 @@ type response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// RequestErr says why the request did not conform to the OpenAPI
+	// document, or is nil when it did.
+	RequestErr error
 }
 
 // JSON decodes the body into a generic map (or fails the test).
@@ -152,18 +158,27 @@ func (r response) ErrorCode() string {
 
 // do sends one request through the real app. body may be nil, a []byte or
 // a value to marshal as JSON. token may be "".
+//
+// Every exchange is checked against the OpenAPI document: the answer must
+// be one the document describes, and a request the document rules out must
+// not succeed. response.RequestErr tells whether the request conformed.
 func (e *testEnv) do(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
-	var rd io.Reader
+	var (
+		rd  io.Reader
+		raw []byte
+	)
 	switch b := body.(type) {
 	case nil:
 	case []byte:
+		raw = b
 		rd = bytes.NewReader(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
+		raw = j
 		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, path, rd)
@@ -185,7 +200,16 @@ func (e *testEnv) do(method, path, token string, body any, headers ...string) re
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	r := response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	reqErr, respErr := e.api.check(req, raw, r)
+	if respErr != nil {
+		e.t.Errorf("the answer does not match openapi.json: %v", respErr)
+	}
+	if reqErr != nil && r.Status < 400 {
+		e.t.Errorf("%s %s answered %d to a request openapi.json rules out: %v", method, path, r.Status, reqErr)
+	}
+	r.RequestErr = reqErr
+	return r
 }
 
 // listen serves the app on a real loopback port until the test ends and

@@ -226,11 +226,13 @@ func (s *Store) insertArea(ctx context.Context, tx *sql.Tx, a Actor, n NewArea) 
 		} else if err != nil {
 			return 0, fmt.Errorf("parent area %d: %w", n.ParentID, err)
 		}
-		if !a.CanSeeArea(parentPath) || !(a.IsAdmin() || a.Role == RoleCoordinator) {
+		if !a.CanSeeArea(parentPath) {
 			return 0, fmt.Errorf("parent area %d: %w", n.ParentID, ErrNotFound)
 		}
 		// A new child is strictly below the parent, so a coordinator may add
-		// under any area of their subtree, their root included.
+		// under any area of their subtree, their root included. A team
+		// member sees their own area and its ancestors, and may not add
+		// under them: forbidden, like every change to what they can see.
 		if !a.CanManageArea(parentPath + "x/") {
 			return 0, fmt.Errorf("create area under %d: %w", n.ParentID, ErrForbidden)
 		}

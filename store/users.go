@@ -163,8 +163,10 @@ func (s *Store) Users(ctx context.Context, a Actor, f UserFilter) ([]User, error
 }
 
 // placeOf resolves where a user with this role, team and area would sit,
-// checking that the team or area exists and is visible to the actor.
-func (s *Store) placeOf(ctx context.Context, q querier, a Actor, id int64, role Role, teamID, areaID int64) (UserPlace, error) {
+// checking that the team or area exists and is visible to the actor, and
+// that a user joining a team (one other than fromTeam, 0 for a new user)
+// joins an active one: members of an inactive team cannot sign in.
+func (s *Store) placeOf(ctx context.Context, q querier, a Actor, id int64, role Role, teamID, areaID, fromTeam int64) (UserPlace, error) {
 	p := UserPlace{UserID: id, Role: role}
 	switch role {
 	case RoleMember, RoleTeamLead:
@@ -178,6 +180,9 @@ func (s *Store) placeOf(ctx context.Context, q querier, a Actor, id int64, role 
 			return p, fmt.Errorf("team %d: %w", teamID, ErrNotFound)
 		} else if err != nil {
 			return p, fmt.Errorf("team %d: %w", teamID, err)
+		}
+		if !active && teamID != fromTeam {
+			return p, fmt.Errorf("team %d is inactive: %w", teamID, ErrInvalid)
 		}
 		p.TeamID = teamID
 	case RoleCoordinator:
@@ -219,7 +224,7 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, a Actor, n NewUser, 
 	if err != nil {
 		return 0, err
 	}
-	p, err := s.placeOf(ctx, tx, a, 0, n.Role, n.TeamID, n.AreaID)
+	p, err := s.placeOf(ctx, tx, a, 0, n.Role, n.TeamID, n.AreaID, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -265,6 +270,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) 
 		if !a.CanManageUser(cur.Place()) {
 			return fmt.Errorf("update user %d: %w", id, ErrForbidden)
 		}
+		fromTeam := cur.TeamID
 		if p.Role != nil && *p.Role != cur.Role {
 			// A new role drops the old team or area unless the patch sets one.
 			cur.TeamID, cur.AreaID = 0, 0
@@ -275,7 +281,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) 
 		set(&cur.Name, p.Name)
 		set(&cur.Gender, p.Gender)
 		set(&cur.Active, p.Active)
-		next, err := s.placeOf(ctx, tx, a, id, cur.Role, cur.TeamID, cur.AreaID)
+		next, err := s.placeOf(ctx, tx, a, id, cur.Role, cur.TeamID, cur.AreaID, fromTeam)
 		if err != nil {
 			return err
 		}

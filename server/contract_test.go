@@ -1,0 +1,118 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"toso/mobileapi"
+)
+
+// contract is the OpenAPI document the server serves, loaded with
+// kin-openapi. The harness checks every request the tests send and every
+// answer against it (see testEnv.do), so the document cannot drift from the
+// code: a response shape or status the document does not describe fails
+// whichever test provoked it.
+type contract struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+func loadContract(t testing.TB) *contract {
+	t.Helper()
+	ctx := context.Background()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(mobileapi.OpenAPI())
+	if err != nil {
+		t.Fatalf("load openapi.json: %v", err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("openapi.json routes: %v", err)
+	}
+	return &contract{doc: doc, router: router}
+}
+
+// bearerPresent is the document's bearerAuth as seen from outside: a
+// request without a bearer token does not conform (the server must answer
+// 401). Whether the token is good is the server's business.
+func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	h := in.RequestValidationInput.Request.Header.Get("Authorization")
+	if tok, ok := strings.CutPrefix(h, "Bearer "); !ok || tok == "" {
+		return errors.New("no bearer token")
+	}
+	return nil
+}
+
+// check validates one exchange. reqErr says whether the request conforms
+// to the document; respErr whether the answer does (its status must be one
+// the operation lists, its headers and body must match). An undocumented
+// route is a response error unless the server also said it does not exist.
+func (c *contract) check(req *http.Request, reqBody []byte, r response) (reqErr, respErr error) {
+	ctx := context.Background()
+	vreq := req.Clone(ctx)
+	if req.Header.Get("Content-Encoding") == "gzip" {
+		reqBody = gunzip(reqBody)
+		vreq.Header.Del("Content-Encoding")
+	}
+	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := c.router.FindRoute(vreq)
+	if err != nil {
+		if r.Status == http.StatusNotFound || r.Status == http.StatusMethodNotAllowed {
+			return err, nil
+		}
+		return err, fmt.Errorf("%s %s answered %d but the document has no such operation: %w", req.Method, req.URL.Path, r.Status, err)
+	}
+	opts := &openapi3filter.Options{AuthenticationFunc: bearerPresent, IncludeResponseStatus: true, MultiError: true,
+		// Uploads (CSV, XLSX, multipart) are checked by their own tests;
+		// kin-openapi has no decoder for all of them.
+		ExcludeRequestBody: len(reqBody) > 0 && !strings.HasPrefix(req.Header.Get("Content-Type"), "application/json"),
+	}
+	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: opts}
+	reqErr = openapi3filter.ValidateRequest(ctx, in)
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: r.Status, Header: r.Header, Options: opts}
+	body := r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		body = gunzip(body)
+	}
+	out.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		respErr = fmt.Errorf("%s %s → %d %s: %w", req.Method, route.Path, r.Status, truncate(r.Body, 300), err)
+	}
+	return reqErr, respErr
+}
+
+// gunzip returns the inflated b, or b itself when it is not gzip (the
+// validation then reports what is wrong with it).
+func gunzip(b []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return b
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return b
+	}
+	return out
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
