@@ -26,14 +26,16 @@ import (
 // SHA-256 is stored. The family id is not secret: it lets the server tell a
 // spent token whose row was pruned (reuse: revoke the family) from garbage
 // (unauthenticated), so spent rows need not be kept for 60 days. Each family
-// holds one live token plus the tokens spent in the last RefreshGrace.
+// holds one live token plus the tokens spent (or replaced) in the last
+// RefreshGrace.
 
 // RefreshGrace is how long after a refresh the spent token may be presented
 // once more, from the same device, to recover from a response lost on a
-// flaky link. It is safe because the retry kills the successor the client
-// may or may not have received: if the retry came from a thief, the real
-// app's next refresh presents that successor, which is spent, and the family
-// is revoked.
+// flaky link. It is safe because the retry kills (revokes) the successor the
+// client may or may not have received: if the retry came from a thief, the
+// real app's next refresh presents that successor, and a revoked token in a
+// family that is still live counts as reuse, so the family dies. Only the
+// first successor can be replaced, so a token buys one retry.
 const RefreshGrace = 10 * time.Second
 
 var (
@@ -204,11 +206,18 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 		} else if err != nil {
 			return fmt.Errorf("refresh: %w", err)
 		}
-		spend := hash
+		var replaced []byte // a grace retry's successor, killed instead of spending the token
 		switch {
 		case r.revokedAt.Valid:
+			// A family is revoked whole, except for a successor killed by a
+			// grace retry: if the family lives on, that successor reached
+			// someone, and whoever holds the family's live token is suspect.
+			n, err := revokeFamily(ctx, tx, family, now)
 			outcome = fmt.Errorf("refresh: revoked token: %w", ErrUnauthenticated)
-			return nil
+			if n > 0 {
+				outcome = fmt.Errorf("refresh: replaced token of family %s: %w", family, ErrTokenReused)
+			}
+			return err
 		case r.deviceID != deviceID:
 			// The real app never sends its token from another device id.
 			_, err := revokeFamily(ctx, tx, family, now)
@@ -218,7 +227,7 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 			outcome = fmt.Errorf("refresh: expired token: %w", ErrUnauthenticated)
 			return nil
 		case r.spentAt.Valid:
-			successor, ok, err := graceSuccessor(ctx, tx, family, r.spentAt.String, now)
+			successor, ok, err := graceSuccessor(ctx, tx, family, hash, r.spentAt.String, now)
 			if err != nil {
 				return err
 			}
@@ -227,7 +236,7 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 				outcome = fmt.Errorf("refresh: spent token of family %s: %w", family, ErrTokenReused)
 				return err
 			}
-			spend = successor // the retry kills the successor the client may never have received
+			replaced = successor
 		}
 		var active bool
 		err = tx.QueryRowContext(ctx, `
@@ -240,11 +249,15 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 			outcome = fmt.Errorf("refresh: user %d is deactivated: %w", r.userID, ErrUnauthenticated)
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ?`, ts(now), spend); err != nil {
+		if replaced != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?`, ts(now), replaced); err != nil {
+				return fmt.Errorf("refresh: replace successor: %w", err)
+			}
+		} else if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ?`, ts(now), hash); err != nil {
 			return fmt.Errorf("refresh: spend: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE family_id = ? AND spent_at < ?`,
-			family, ts(now.Add(-RefreshGrace))); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE family_id = ? AND (spent_at < ? OR revoked_at < ?)`,
+			family, ts(now.Add(-RefreshGrace)), ts(now.Add(-RefreshGrace))); err != nil {
 			return fmt.Errorf("refresh: prune: %w", err)
 		}
 		sess = newSession(family, r.userID, r.deviceID, now, ttl)
@@ -263,22 +276,35 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 	return sess, nil
 }
 
-// graceSuccessor returns the token that replaced a token spent at spentAt,
-// if that was within RefreshGrace of now and the successor is still unused.
-func graceSuccessor(ctx context.Context, tx *sql.Tx, family, spentAt string, now time.Time) ([]byte, bool, error) {
+// graceSuccessor returns the token that replaced token (spent at spentAt),
+// if that was within RefreshGrace of now, the successor is still unused and
+// it was never replaced before (a token buys one retry).
+func graceSuccessor(ctx context.Context, tx *sql.Tx, family string, token []byte, spentAt string, now time.Time) ([]byte, bool, error) {
 	if spentAt < ts(now.Add(-RefreshGrace)) {
 		return nil, false, nil
 	}
-	var h []byte
-	err := tx.QueryRowContext(ctx, `
-		SELECT token_hash FROM refresh_tokens
-		WHERE family_id = ? AND created_at = ? AND spent_at IS NULL AND revoked_at IS NULL`, family, spentAt).Scan(&h)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	} else if err != nil {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT token_hash, spent_at IS NULL AND revoked_at IS NULL FROM refresh_tokens
+		WHERE family_id = ? AND created_at = ? AND token_hash <> ?`, family, spentAt, token)
+	if err != nil {
 		return nil, false, fmt.Errorf("refresh: successor: %w", err)
 	}
-	return h, true, nil
+	defer rows.Close()
+	var (
+		h    []byte
+		live bool
+		n    int
+	)
+	for rows.Next() {
+		if err := rows.Scan(&h, &live); err != nil {
+			return nil, false, fmt.Errorf("refresh: successor: %w", err)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("refresh: successor: %w", err)
+	}
+	return h, n == 1 && live, nil
 }
 
 func revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time) (int64, error) {
