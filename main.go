@@ -52,6 +52,8 @@ type Config struct {
 	LogLevel     string
 	AccessLog    bool
 	ShutdownWait time.Duration
+	AccessTTL    time.Duration
+	RefreshTTL   time.Duration
 }
 
 // flags binds the common flags, with defaults from the environment.
@@ -69,6 +71,22 @@ func (c *Config) flags(fs *flag.FlagSet, getenv func(string) string, defaultDB s
 	fs.StringVar(&c.LogLevel, "log-level", env("TOSO_LOG_LEVEL", "info"), "debug, info, warn or error (TOSO_LOG_LEVEL)")
 	fs.BoolVar(&c.AccessLog, "access-log", env("TOSO_ACCESS_LOG", "true") == "true", "log every request (TOSO_ACCESS_LOG)")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish")
+	fs.DurationVar(&c.AccessTTL, "access-ttl", envDuration(getenv, "TOSO_ACCESS_TTL", 15*time.Minute), "lifetime of access tokens (TOSO_ACCESS_TTL)")
+	fs.DurationVar(&c.RefreshTTL, "refresh-ttl", envDuration(getenv, "TOSO_REFRESH_TTL", 60*24*time.Hour), "lifetime of refresh tokens, renewed on every refresh (TOSO_REFRESH_TTL)")
+}
+
+// envDuration reads a duration like "15m" or "1440h" from the environment;
+// an unparsable value is left for validate to refuse (as -1).
+func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
+	v := getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 func (c *Config) validate() error {
@@ -77,6 +95,12 @@ func (c *Config) validate() error {
 	}
 	if c.CitizenKey != "" && len(c.CitizenKey) < 32 {
 		return fmt.Errorf("%w: the citizen key must be at least 32 characters", errUsage)
+	}
+	if c.AccessTTL < time.Minute || c.AccessTTL > 24*time.Hour {
+		return fmt.Errorf("%w: the access token TTL must be between 1m and 24h (TOSO_ACCESS_TTL, e.g. 15m)", errUsage)
+	}
+	if c.RefreshTTL < time.Hour || c.RefreshTTL < c.AccessTTL {
+		return fmt.Errorf("%w: the refresh token TTL must be at least 1h and the access TTL (TOSO_REFRESH_TTL, e.g. 1440h)", errUsage)
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("%w: address %q: %v", errUsage, c.Addr, err)
@@ -169,6 +193,8 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 	srv, err := server.New(server.Config{
 		Addr:            cfg.Addr,
 		JWTSecret:       jwtSecret,
+		AccessTokenTTL:  cfg.AccessTTL,
+		RefreshTokenTTL: cfg.RefreshTTL,
 		AccessLog:       cfg.AccessLog,
 		ShutdownTimeout: cfg.ShutdownWait,
 	}, st, log)

@@ -5,6 +5,7 @@ package mobileapi
 import (
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ type Config struct {
 	JWTSecret       string
 	AccessTokenTTL  time.Duration // default 15 minutes
 	RefreshTokenTTL time.Duration // default 60 days
+	Limits          Limits        // zero fields: DefaultLimits
 	Now             func() time.Time
 }
 
@@ -28,6 +30,10 @@ type API struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+
+	loginIP    *windowLimiter // attempts per client IP
+	loginPhone *windowLimiter // failures per phone (and wrong old passwords per user)
+	requests   *rateLimiter   // authenticated requests per user and device
 }
 
 // New builds the API.
@@ -45,7 +51,14 @@ func New(s *store.Store, cfg Config, log *slog.Logger) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &API{store: s, tokens: tokens, cfg: cfg, log: log, now: cfg.Now}, nil
+	l := cfg.Limits.withDefaults()
+	cfg.Limits = l
+	return &API{
+		store: s, tokens: tokens, cfg: cfg, log: log, now: cfg.Now,
+		loginIP:    newWindowLimiter(l.LoginPerIP, l.LoginIPWindow, l.MaxKeys, cfg.Now),
+		loginPhone: newWindowLimiter(l.LoginPerPhone, l.LoginPhoneWindow, l.MaxKeys, cfg.Now),
+		requests:   newRateLimiter(l.RequestsPerSecond, l.RequestBurst, l.MaxKeys, cfg.Now),
+	}, nil
 }
 
 // Register mounts every route of the API: this function is its table of
@@ -55,6 +68,13 @@ func (a *API) Register(r fiber.Router) {
 	v1 := r.Group("/v1")
 
 	auth := a.authenticate
+	v1.Post("/auth/login", a.login)
+	v1.Post("/auth/refresh", a.refresh)
+	v1.Post("/auth/logout", auth, a.logout)
+	v1.Post("/auth/password", auth, a.changePassword)
+	v1.Get("/devices", auth, a.listDevices)
+	v1.Put("/devices/:id/push-token", auth, a.setPushToken)
+
 	v1.Get("/me", auth, a.me)
 
 	v1.Get("/areas", auth, a.listAreas)
@@ -77,19 +97,23 @@ func (a *API) Register(r fiber.Router) {
 
 const actorKey = "toso.actor"
 
-// authenticate checks the bearer token and loads the caller's current role
-// and scope from the database into the request.
+// authenticate checks the bearer token, throttles the caller's device and
+// loads the caller's current role and scope from the database into the
+// request, in the same query checking that the token's session is live.
 func (a *API) authenticate(c fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || token == "" {
 		return problem(fiber.StatusUnauthorized, "unauthenticated")
 	}
-	userID, deviceID, err := a.tokens.Verify(token)
+	claims, err := a.tokens.Verify(token)
 	if err != nil {
 		return problem(fiber.StatusUnauthorized, "unauthenticated")
 	}
-	actor, err := a.store.Actor(c.Context(), userID, deviceID)
+	if wait := a.requests.take(strconv.FormatInt(claims.UserID, 10) + "/" + claims.DeviceID); wait > 0 {
+		return rateLimited(wait)
+	}
+	actor, err := a.store.SessionActor(c.Context(), claims.UserID, claims.DeviceID, claims.SessionID)
 	if errors.Is(err, store.ErrForbidden) {
 		return problem(fiber.StatusUnauthorized, "unauthenticated")
 	} else if err != nil {

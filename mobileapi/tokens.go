@@ -9,17 +9,26 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Access tokens are short-lived HS256 JWTs naming the user and the device.
-// They carry no role or scope: those are loaded from the database on every
-// request, so a change takes effect at once.
+// Access tokens are short-lived HS256 JWTs naming the user, the device and
+// the session (refresh token family) they were issued in. They carry no role
+// or scope: those are loaded from the database on every request, together
+// with whether the session is still live, so a change takes effect at once.
 const (
 	tokenIssuer   = "toso"
 	tokenAudience = "toso-app"
 )
 
 type accessClaims struct {
-	DeviceID string `json:"did"`
+	DeviceID  string `json:"did"`
+	SessionID string `json:"sid"`
 	jwt.RegisteredClaims
+}
+
+// Claims is what a verified access token says.
+type Claims struct {
+	UserID    int64
+	DeviceID  string
+	SessionID string
 }
 
 // Tokens issues and verifies access tokens.
@@ -40,11 +49,12 @@ func NewTokens(secret string, ttl time.Duration, now func() time.Time) (*Tokens,
 	return &Tokens{secret: []byte(secret), ttl: ttl, now: now}, nil
 }
 
-// Issue returns a signed access token for user on device.
-func (t *Tokens) Issue(userID int64, deviceID string) (string, error) {
+// Issue returns a signed access token for user on device in session.
+func (t *Tokens) Issue(userID int64, deviceID, sessionID string) (string, error) {
 	now := t.now()
 	c := accessClaims{
-		DeviceID: deviceID,
+		DeviceID:  deviceID,
+		SessionID: sessionID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    tokenIssuer,
 			Subject:   strconv.FormatInt(userID, 10),
@@ -61,10 +71,10 @@ func (t *Tokens) Issue(userID int64, deviceID string) (string, error) {
 }
 
 // Verify checks signature, algorithm, issuer, audience and expiry, and
-// returns the user and device the token names.
-func (t *Tokens) Verify(token string) (userID int64, deviceID string, err error) {
+// returns the user, device and session the token names.
+func (t *Tokens) Verify(token string) (Claims, error) {
 	var c accessClaims
-	_, err = jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuer(tokenIssuer),
@@ -73,13 +83,13 @@ func (t *Tokens) Verify(token string) (userID int64, deviceID string, err error)
 		jwt.WithLeeway(30*time.Second),
 	)
 	if err != nil {
-		return 0, "", err
+		return Claims{}, err
 	}
-	userID, err = strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || userID <= 0 || c.DeviceID == "" {
-		return 0, "", errors.New("token names no user or device")
+	userID, err := strconv.ParseInt(c.Subject, 10, 64)
+	if err != nil || userID <= 0 || c.DeviceID == "" || c.SessionID == "" {
+		return Claims{}, errors.New("token names no user, device or session")
 	}
-	return userID, c.DeviceID, nil
+	return Claims{UserID: userID, DeviceID: c.DeviceID, SessionID: c.SessionID}, nil
 }
 
 // TTL is how long an access token lives.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,31 +36,47 @@ type testEnv struct {
 	tokens *mobileapi.Tokens
 	// api is the OpenAPI document: every exchange through do is checked
 	// against it.
-	api *contract
+	api   *contract
+	clock *testClock
+
+	mu       sync.Mutex
+	sessions map[string]*store.Session // e.token's session per fixture user
 
 	province, communeA, communeB, villageA1, villageA2, villageB1 *store.Area
 	teamA1, teamA2, teamB1                                        *store.Team
 	users                                                         map[string]*store.User // by fixture name
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+// newTestEnv builds the env. The throttles are off (tests send requests
+// much faster than phones do) unless an option sets cfg.Limits; opts may
+// change the server's configuration.
+func newTestEnv(t *testing.T, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "toso.db"), store.Options{})
+	clock := &testClock{}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "toso.db"), store.Options{Now: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	srv, err := New(Config{Addr: "127.0.0.1:0", JWTSecret: testSecret}, st, log)
+	cfg := Config{Addr: "127.0.0.1:0", JWTSecret: testSecret, Now: clock.now, Limits: mobileapi.Limits{
+		LoginPerIP: 1 << 30, LoginIPWindow: time.Second, LoginPerPhone: 1 << 30, LoginPhoneWindow: time.Second,
+		RequestsPerSecond: 1e6, RequestBurst: 1 << 30,
+	}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg, st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := mobileapi.NewTokens(testSecret, time.Hour, nil)
+	tokens, err := mobileapi.NewTokens(testSecret, time.Hour, clock.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, store: st, srv: srv, tokens: tokens, api: loadContract(t), users: map[string]*store.User{}}
+	e := &testEnv{t: t, store: st, srv: srv, tokens: tokens, api: loadContract(t), clock: clock,
+		sessions: map[string]*store.Session{}, users: map[string]*store.User{}}
 	area := func(parent *store.Area, level, name, code string) *store.Area {
 		var pid int64
 		if parent != nil {
@@ -103,18 +120,79 @@ func newTestEnv(t *testing.T) *testEnv {
 	return e
 }
 
-// token returns an access token for the fixture user key.
+// token returns an access token for the fixture user key, in a session
+// opened (without a password) on the user's fixture device the first time.
+// Ending that session (logout, password change, deactivation) ends the
+// tokens token returns afterwards too.
 func (e *testEnv) token(key string) string {
 	e.t.Helper()
 	u, ok := e.users[key]
 	if !ok {
 		e.t.Fatalf("no fixture user %q", key)
 	}
-	tok, err := e.tokens.Issue(u.ID, "00000000-0000-4000-8000-"+fmtID(u.ID))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sess, ok := e.sessions[key]
+	if ok {
+		// A row that reset a password or logged out ended the session:
+		// open a new one rather than hand out a dead token.
+		if _, err := e.store.SessionActor(context.Background(), u.ID, sess.DeviceID, sess.ID); err != nil {
+			ok = false
+		}
+	}
+	if !ok {
+		var err error
+		sess, err = e.store.OpenSession(context.Background(), u.ID,
+			store.DeviceInfo{ID: e.deviceID(key), Platform: "android"}, time.Hour)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.sessions[key] = sess
+	}
+	tok, err := e.tokens.Issue(u.ID, sess.DeviceID, sess.ID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return tok
+}
+
+// deviceID is the fixture device of user key.
+func (e *testEnv) deviceID(key string) string {
+	return "00000000-0000-4000-8000-" + fmtID(e.users[key].ID)
+}
+
+// testClock is real time plus an offset that tests move forward, or, once
+// frozen, a fixed time that only advance moves: expiry and throttling are
+// tested without sleeping and without depending on how fast the machine is.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+	frozen bool
+	at     time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen {
+		return c.at
+	}
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) freeze() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.frozen {
+		c.frozen, c.at = true, time.Now().Add(c.offset)
+	}
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+	c.at = c.at.Add(d)
 }
 
 func fmtID(id int64) string {

@@ -20,14 +20,17 @@ import (
 
 // Config is the server's part of the configuration, built in main.
 type Config struct {
-	Addr            string        // listen address, e.g. 127.0.0.1:8080
-	JWTSecret       string        // ≥ 32 characters
-	BodyLimit       int           // bytes; default 1 MiB (sync allows 512 KB of mutations)
-	ReadTimeout     time.Duration // default 30 s: a slow client cannot hold a connection forever
-	WriteTimeout    time.Duration // default 60 s
-	IdleTimeout     time.Duration // default 120 s
-	ShutdownTimeout time.Duration // default 20 s to finish in-flight requests
-	AccessLog       bool          // one JSON line per request
+	Addr            string           // listen address, e.g. 127.0.0.1:8080
+	JWTSecret       string           // ≥ 32 characters
+	AccessTokenTTL  time.Duration    // default 15 minutes
+	RefreshTokenTTL time.Duration    // default 60 days
+	Limits          mobileapi.Limits // login throttles and per-device request rate; zero fields: defaults
+	BodyLimit       int              // bytes; default 1 MiB (sync allows 512 KB of mutations)
+	ReadTimeout     time.Duration    // default 30 s: a slow client cannot hold a connection forever
+	WriteTimeout    time.Duration    // default 60 s
+	IdleTimeout     time.Duration    // default 120 s
+	ShutdownTimeout time.Duration    // default 20 s to finish in-flight requests
+	AccessLog       bool             // one JSON line per request
 	Now             func() time.Time
 }
 
@@ -61,7 +64,10 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validator: %w", err)
 	}
-	api, err := mobileapi.New(s, mobileapi.Config{JWTSecret: cfg.JWTSecret, Now: cfg.Now}, log)
+	api, err := mobileapi.New(s, mobileapi.Config{
+		JWTSecret: cfg.JWTSecret, AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL,
+		Limits: cfg.Limits, Now: cfg.Now,
+	}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -164,20 +164,38 @@ func (a Actor) listRoot() string {
 // or deactivated user, or a team or scope that no longer exists, yields
 // ErrForbidden: a token outliving its user opens nothing.
 func (s *Store) Actor(ctx context.Context, userID int64, deviceID string) (Actor, error) {
+	return s.loadActor(ctx, userID, deviceID, "")
+}
+
+// SessionActor is Actor for a request bearing an access token: in the same
+// query it checks that the session the token was issued in (its refresh
+// token family, on that device, of that user) is still live, so a logout,
+// a password change or a detected token reuse ends the access tokens too.
+func (s *Store) SessionActor(ctx context.Context, userID int64, deviceID, sessionID string) (Actor, error) {
+	if deviceID == "" || sessionID == "" {
+		return Actor{}, fmt.Errorf("actor %d: no session: %w", userID, ErrForbidden)
+	}
+	return s.loadActor(ctx, userID, deviceID, sessionID)
+}
+
+func (s *Store) loadActor(ctx context.Context, userID int64, deviceID, sessionID string) (Actor, error) {
 	var (
 		a      = Actor{UserID: userID, DeviceID: deviceID}
 		teamID sql.NullInt64
 		areaID sql.NullInt64
 		path   sql.NullString
 		active bool
+		live   bool
 	)
 	err := s.read.QueryRowContext(ctx, `
-		SELECT u.role, u.team_id, COALESCE(u.area_id, t.area_id), a.path, u.active AND COALESCE(t.active, 1)
+		SELECT u.role, u.team_id, COALESCE(u.area_id, t.area_id), a.path, u.active AND COALESCE(t.active, 1),
+			? = '' OR EXISTS (SELECT 1 FROM refresh_tokens r -- "+": search by family (a few rows), not by user
+				WHERE r.family_id = ? AND +r.user_id = u.id AND r.device_id = ? AND r.revoked_at IS NULL)
 		FROM users u
 		LEFT JOIN teams t ON t.id = u.team_id
 		LEFT JOIN areas a ON a.id = COALESCE(u.area_id, t.area_id)
-		WHERE u.id = ?`, userID,
-	).Scan(&a.Role, &teamID, &areaID, &path, &active)
+		WHERE u.id = ?`, sessionID, sessionID, deviceID, userID,
+	).Scan(&a.Role, &teamID, &areaID, &path, &active, &live)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Actor{}, fmt.Errorf("actor %d: %w", userID, ErrForbidden)
 	} else if err != nil {
@@ -185,6 +203,9 @@ func (s *Store) Actor(ctx context.Context, userID int64, deviceID string) (Actor
 	}
 	if !active {
 		return Actor{}, fmt.Errorf("actor %d is deactivated: %w", userID, ErrForbidden)
+	}
+	if !live {
+		return Actor{}, fmt.Errorf("actor %d: session %s on device %s has ended: %w", userID, sessionID, deviceID, ErrForbidden)
 	}
 	a.TeamID, a.AreaID, a.AreaPath = teamID.Int64, areaID.Int64, path.String
 	if a.Role != RoleAdmin && a.AreaPath == "" {

@@ -1,0 +1,170 @@
+package mobileapi
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v3"
+
+	"toso/store"
+)
+
+type loginRequest struct {
+	Phone      string `json:"phone" validate:"required,max=20"`
+	Password   string `json:"password" validate:"required,max=128"`
+	DeviceID   string `json:"device_id" validate:"required,uuid"`
+	Platform   string `json:"platform" validate:"required,oneof=android ios web"`
+	AppVersion string `json:"app_version" validate:"max=40"`
+	PushToken  string `json:"push_token" validate:"max=4096"`
+}
+
+// tokenResponse is a fresh pair of tokens. User is set at login.
+type tokenResponse struct {
+	AccessToken      string        `json:"access_token"`
+	RefreshToken     string        `json:"refresh_token"`
+	ExpiresIn        int           `json:"expires_in"` // seconds the access token lives
+	TokenType        string        `json:"token_type"`
+	RefreshExpiresAt string        `json:"refresh_expires_at"`
+	User             *userResponse `json:"user,omitempty"`
+}
+
+func (a *API) newTokenResponse(s *store.Session, u *store.User) (tokenResponse, error) {
+	access, err := a.tokens.Issue(s.UserID, s.DeviceID, s.ID)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	r := tokenResponse{
+		AccessToken: access, RefreshToken: s.RefreshToken, ExpiresIn: int(a.tokens.TTL().Seconds()),
+		TokenType: "Bearer", RefreshExpiresAt: rfc3339(s.RefreshExpiresAt),
+	}
+	if u != nil {
+		ur := newUserResponse(u)
+		r.User = &ur
+	}
+	return r, nil
+}
+
+// login handles POST /v1/auth/login. Unknown phone and wrong password get
+// the same 401 invalid_credentials (and cost the same time). A device id
+// already bound to another user is 409 device_bound, answered only after
+// the password was right, so it tells a stranger nothing.
+func (a *API) login(c fiber.Ctx) error {
+	if wait := a.loginIP.take(strings.Clone(c.IP())); wait > 0 {
+		return rateLimited(wait)
+	}
+	var req loginRequest
+	if err := c.Bind().JSON(&req); err != nil {
+		return err
+	}
+	key := phoneKey(req.Phone)
+	if wait := a.loginPhone.take(key); wait > 0 {
+		return rateLimited(wait)
+	}
+	u, sess, err := a.store.Login(c.Context(), req.Phone, req.Password, store.DeviceInfo{
+		ID: req.DeviceID, Platform: req.Platform, AppVersion: req.AppVersion, PushToken: req.PushToken,
+	}, a.cfg.RefreshTokenTTL)
+	switch {
+	case errors.Is(err, store.ErrDeviceBound):
+		a.loginPhone.reset(key) // the password was right
+		return problem(fiber.StatusConflict, "device_bound")
+	case errors.Is(err, store.ErrUnauthenticated):
+		return problem(fiber.StatusUnauthorized, "invalid_credentials")
+	case err != nil:
+		return err
+	}
+	a.loginPhone.reset(key)
+	r, err := a.newTokenResponse(sess, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+// phoneKey is the login throttle's key: the normalized phone, so "+84…"
+// and "0…" count together.
+func phoneKey(phone string) string {
+	if p, err := store.NormalizePhone(phone); err == nil {
+		return "phone:" + p
+	}
+	return "raw:" + strings.TrimSpace(phone)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
+	DeviceID     string `json:"device_id" validate:"required,uuid"`
+}
+
+// refresh handles POST /v1/auth/refresh: the old refresh token dies and a
+// new pair comes back. A spent token revokes its session: 401 token_reused.
+func (a *API) refresh(c fiber.Ctx) error {
+	var req refreshRequest
+	if err := c.Bind().JSON(&req); err != nil {
+		return err
+	}
+	sess, err := a.store.Refresh(c.Context(), req.RefreshToken, req.DeviceID, a.cfg.RefreshTokenTTL)
+	if err != nil {
+		return authProblem(err)
+	}
+	r, err := a.newTokenResponse(sess, nil)
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+func authProblem(err error) error {
+	switch {
+	case errors.Is(err, store.ErrTokenReused):
+		return problem(fiber.StatusUnauthorized, "token_reused")
+	case errors.Is(err, store.ErrUnauthenticated):
+		return problem(fiber.StatusUnauthorized, "unauthenticated")
+	}
+	return err
+}
+
+// logout handles POST /v1/auth/logout: the session of the device the access
+// token names ends (its refresh and access tokens). No body is needed.
+func (a *API) logout(c fiber.Ctx) error {
+	if err := a.store.Logout(c.Context(), actor(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+type changePasswordRequest struct {
+	OldPassword string `json:"old_password" validate:"required,max=128"`
+	NewPassword string `json:"new_password" validate:"required,min=8,max=128,nefield=OldPassword"`
+}
+
+// changePassword handles POST /v1/auth/password. Every session of the user
+// ends, the other devices must log in again, and this device gets a fresh
+// pair in the response. A wrong old password is 401 invalid_credentials and
+// counts towards the same lock as failed logins.
+func (a *API) changePassword(c fiber.Ctx) error {
+	var req changePasswordRequest
+	if err := c.Bind().JSON(&req); err != nil {
+		return err
+	}
+	act := actor(c)
+	key := "user:" + strconv.FormatInt(act.UserID, 10)
+	if wait := a.loginPhone.take(key); wait > 0 {
+		return rateLimited(wait)
+	}
+	err := a.store.ChangePassword(c.Context(), act, req.OldPassword, req.NewPassword)
+	if errors.Is(err, store.ErrUnauthenticated) {
+		return problem(fiber.StatusUnauthorized, "invalid_credentials")
+	} else if err != nil {
+		return err
+	}
+	a.loginPhone.reset(key)
+	sess, err := a.store.RenewSession(c.Context(), act, a.cfg.RefreshTokenTTL)
+	if err != nil {
+		return authProblem(err)
+	}
+	r, err := a.newTokenResponse(sess, nil)
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
