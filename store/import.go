@@ -159,7 +159,7 @@ func readXLSX(r io.Reader) (*table, error) {
 			return nil, &ImportError{Rows: []RowError{{Row: n, Reason: "unreadable row: " + err.Error()}}}
 		}
 		if t.header == nil {
-			if blank(rec) {
+			if filled(rec) < 2 {
 				continue // a title row or spacing above the header
 			}
 			t.header = cleanHeader(rec)
@@ -180,6 +180,16 @@ func cleanHeader(rec []string) []string {
 		h[i] = strings.TrimSpace(strings.TrimPrefix(c, "\uFEFF"))
 	}
 	return h
+}
+
+func filled(rec []string) int {
+	n := 0
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func blank(rec []string) bool {
