@@ -102,6 +102,10 @@ func importMediaType(mt string) bool {
 // importFile is the uploaded file; the store tells CSV from XLSX by content.
 // The reader is only valid during the handler.
 func importFile(c fiber.Ctx) (io.Reader, error) {
+	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
+		// Decoding would be capped at the normal body limit: send files as they are.
+		return nil, problem(fiber.StatusUnsupportedMediaType, "unsupported_media_type")
+	}
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	switch {
 	case err == nil && mt == "multipart/form-data":
@@ -120,7 +124,7 @@ func importFile(c fiber.Ctx) (io.Reader, error) {
 		}
 		return bytes.NewReader(b), nil
 	case err == nil && importMediaType(mt):
-		return bytes.NewReader(c.Body()), nil
+		return bytes.NewReader(c.BodyRaw()), nil
 	}
 	return nil, problem(fiber.StatusUnsupportedMediaType, "unsupported_media_type")
 }

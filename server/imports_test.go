@@ -100,15 +100,16 @@ func TestImportAreasEndpoint(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		name, token, ctype string
-		wantStatus         int
-		wantCode           string
+		name, token, ctype, encoding string
+		wantStatus                   int
+		wantCode                     string
 	}{
-		{"member", e.token("memberA1"), csvType, 403, "forbidden"},
-		{"no token", "", csvType, 401, "unauthenticated"},
-		{"json body", e.token("admin"), "application/json", 415, "unsupported_media_type"},
+		{"member", e.token("memberA1"), csvType, "", 403, "forbidden"},
+		{"no token", "", csvType, "", 401, "unauthenticated"},
+		{"json body", e.token("admin"), "application/json", "", 415, "unsupported_media_type"},
+		{"gzip body", e.token("admin"), csvType, "gzip", 415, "unsupported_media_type"},
 	} {
-		r := e.do("POST", "/v1/areas/import", tc.token, []byte(villages), "Content-Type", tc.ctype)
+		r := e.do("POST", "/v1/areas/import", tc.token, []byte(villages), "Content-Type", tc.ctype, "Content-Encoding", tc.encoding)
 		if r.Status != tc.wantStatus || r.ErrorCode() != tc.wantCode {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, r.Status, r.ErrorCode(), tc.wantStatus, tc.wantCode)
 		}
@@ -217,6 +218,18 @@ func TestBodyLimits(t *testing.T) {
 	if r := post("/v1/areas/import", csvType, []byte(b.String())); r.Status != 422 || r.ErrorCode() != "import_failed" {
 		t.Errorf("3 MiB import: %d %s, want it read and refused: 422 import_failed", r.Status, r.ErrorCode())
 	}
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	part, err := mw.CreateFormFile("file", "xa.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	part.Write([]byte(b.String()))
+	mw.Close()
+	if r := post("/v1/areas/import", mw.FormDataContentType(), form.Bytes()); r.Status != 422 || r.ErrorCode() != "import_failed" {
+		t.Errorf("3 MiB multipart import: %d %s, want it read and refused: 422 import_failed", r.Status, r.ErrorCode())
+	}
+
 	// Oversized bodies are refused from the announced length, before they
 	// are sent (sending them would race the server closing the connection).
 	announce := func(path string, length int) response {

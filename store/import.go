@@ -45,6 +45,8 @@ func (e *ImportError) Error() string {
 
 func (e *ImportError) Unwrap() error { return ErrInvalid }
 
+func (e *RowError) Error() string { return fmt.Sprintf("row %d, %s: %s", e.Row, e.Column, e.Reason) }
+
 // rowErrors collects the problems of one import.
 type rowErrors struct{ ImportError }
 

@@ -128,7 +128,10 @@ func (s *Store) ImportUsers(ctx context.Context, a Actor, r io.Reader, opt Impor
 				sum.Passwords = append(sum.Passwords, IssuedPassword{Row: rr.row, Phone: rr.user.Phone, Name: rr.user.Name, Password: rr.user.Password})
 			}
 		}
-		return errs.err()
+		if err := errs.err(); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, 0, "import", "import", "users", map[string]any{"rows": sum.Rows, "created": sum.Created})
 	})
 	if err != nil {
 		return nil, err
