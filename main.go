@@ -291,11 +291,3 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "created %s %d (%s, %s)\n", u.Role, u.ID, u.Name, u.Phone)
 	return nil
 }
-
-func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("demo: not built yet")
-}
-
-func runImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("import: not built yet")
-}

@@ -83,6 +83,7 @@ func (a *API) Register(r fiber.Router) {
 	v1.Patch("/areas/:id", auth, a.updateArea)
 	v1.Get("/areas/:id/lineage", auth, a.getAreaLineage)
 	v1.Post("/areas/lineage", auth, a.addAreaLineage)
+	v1.Post("/areas/import", auth, a.importAreas)
 
 	v1.Get("/teams", auth, a.listTeams)
 	v1.Post("/teams", auth, a.createTeam)
@@ -93,6 +94,7 @@ func (a *API) Register(r fiber.Router) {
 	v1.Post("/users", auth, a.createUser)
 	v1.Get("/users/:id", auth, a.getUser)
 	v1.Patch("/users/:id", auth, a.updateUser)
+	v1.Post("/users/import", auth, a.importUsers)
 }
 
 const actorKey = "toso.actor"

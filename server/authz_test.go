@@ -46,6 +46,9 @@ type authzRow struct {
 	check func(t *testing.T, e *testEnv, as string, r response)
 	// onlyIfMounted marks rows of routes built on other branches.
 	onlyIfMounted bool
+	// headers are extra request headers (name, value, ...), e.g. a file's
+	// Content-Type.
+	headers []string
 }
 
 func fixed(format string, ids ...func(e *testEnv) int64) func(e *testEnv, as string) string {
@@ -317,6 +320,20 @@ func authzRows() []authzRow {
 		{name: "pull as memberB1's device", method: "POST", path: static("/v1/sync/pull"), onlyIfMounted: true,
 			body: func(e *testEnv, as string) any { return syncBody(as, e, "memberB1", "cursors", map[string]any{}) },
 			want: want{un, fb, fb, fb, fb, fb, fb, fb, ok}},
+		// Imports: a file, all or nothing, each row through the policy.
+		{name: "import a member into team B1", method: "POST", path: static("/v1/users/import"), headers: []string{"Content-Type", "text/csv"},
+			body: func(e *testEnv, as string) any {
+				return []byte("phone,name,role,team,area_code\n" + phoneFor(41, as) + ",Người Mới,member,Tổ B1,99002\n")
+			},
+			reread: reread("/v1/users?team_id=%d", idTB1),
+			want:   want{un, ok, ok, 422, ok, fb, fb, fb, fb}},
+		{name: "import a village into commune B", method: "POST", path: static("/v1/areas/import"), headers: []string{"Content-Type", "text/csv"},
+			body: func(e *testEnv, as string) any {
+				return []byte("province_code,province_name,commune_code,commune_name,village_name\n99,Tỉnh Thử,99002,Xã B,Thôn mới " + as + "\n")
+			},
+			reread: reread("/v1/areas?parent_id=%d", idB),
+			want:   want{un, ok, ok, 422, ok, fb, fb, fb, fb}},
+
 		// Ending sessions comes last: the fixture tokens die with them.
 		{name: "change password with a wrong old one", method: "POST", path: static("/v1/auth/password"), onlyIfMounted: true,
 			body: same(map[string]any{"old_password": "not-my-password", "new_password": "a-new-password"}),
@@ -388,7 +405,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if as != "anon" {
 					token = e.token(as)
 				}
-				r := e.do(row.method, path, token, body)
+				r := e.do(row.method, path, token, body, row.headers...)
 				if r.Status != row.want[i] {
 					t.Errorf("%s %s as %s: got %d, want %d: %s", row.method, path, as, r.Status, row.want[i], truncate(r.Body, 200))
 					continue

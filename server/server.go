@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/recover"
 	"github.com/gofiber/fiber/v3/middleware/requestid"
+	"github.com/valyala/fasthttp"
 
 	"toso/mobileapi"
 	"toso/store"
@@ -26,6 +28,7 @@ type Config struct {
 	RefreshTokenTTL time.Duration    // default 60 days
 	Limits          mobileapi.Limits // login throttles and per-device request rate; zero fields: defaults
 	BodyLimit       int              // bytes; default 1 MiB (sync allows 512 KB of mutations)
+	ImportBodyLimit int              // bytes, for mobileapi.ImportPaths only; default 16 MiB
 	ReadTimeout     time.Duration    // default 30 s: a slow client cannot hold a connection forever
 	WriteTimeout    time.Duration    // default 60 s
 	IdleTimeout     time.Duration    // default 120 s
@@ -41,12 +44,17 @@ type Server struct {
 	log     *slog.Logger
 	store   *store.Store
 	metrics *metrics
+
+	largeBody map[string]bool // paths allowed ImportBodyLimit
 }
 
 // New builds the app with every route mounted.
 func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if cfg.BodyLimit == 0 {
 		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.ImportBodyLimit == 0 {
+		cfg.ImportBodyLimit = 16 << 20
 	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = 30 * time.Second
@@ -71,7 +79,10 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s)}
+	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s), largeBody: map[string]bool{}}
+	for _, p := range mobileapi.ImportPaths() {
+		srv.largeBody[p] = true
+	}
 	srv.app = fiber.New(fiber.Config{
 		AppName:         "toso",
 		BodyLimit:       cfg.BodyLimit,
@@ -81,6 +92,7 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 		ErrorHandler:    errorHandler(log, sv),
 		StructValidator: sv,
 	})
+	srv.app.Server().HeaderReceived = srv.bodyLimit
 	srv.app.Use(requestid.New())
 	srv.app.Use(srv.observe)
 	srv.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c fiber.Ctx, e any) {
@@ -96,6 +108,18 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 
 // App is the Fiber app, for tests (app.Test).
 func (s *Server) App() *fiber.App { return s.app }
+
+// bodyLimit raises the body limit of the import routes once the request
+// header is read: Fiber has one BodyLimit per app, but fasthttp (under it)
+// takes a per-request limit from Server.HeaderReceived before reading the
+// body, so every other route still refuses a large body before it is sent.
+func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	path, _, _ := strings.Cut(string(h.RequestURI()), "?")
+	if string(h.Method()) == fiber.MethodPost && s.largeBody[strings.TrimSuffix(strings.ToLower(path), "/")] {
+		return fasthttp.RequestConfig{MaxRequestBodySize: s.cfg.ImportBodyLimit}
+	}
+	return fasthttp.RequestConfig{}
+}
 
 // ready handles GET /readyz: the database answers within a second.
 func (s *Server) ready(c fiber.Ctx) error {

@@ -280,35 +280,41 @@ func (s *Store) UpdateArea(ctx context.Context, a Actor, id int64, p AreaPatch) 
 		if !a.CanManageArea(cur.Path) {
 			return fmt.Errorf("update area %d: %w", id, ErrForbidden)
 		}
-		set(&cur.Name, p.Name)
-		set(&cur.Code, p.Code)
-		set(&cur.ValidFrom, p.ValidFrom)
-		set(&cur.ValidTo, p.ValidTo)
-		set(&cur.Population, p.Population)
-		set(&cur.Adults, p.Adults)
-		set(&cur.WorkingAge, p.WorkingAge)
-		set(&cur.Households, p.Households)
-		v, err := nextSeq(ctx, tx)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `
-			UPDATE areas SET name = ?, code = ?, valid_from = ?, valid_to = ?, population = ?, adults = ?,
-				working_age = ?, households = ?, version = ?, updated_at = ?
-			WHERE id = ?`,
-			cur.Name, nullStr(cur.Code), nullStr(cur.ValidFrom), nullStr(cur.ValidTo), cur.Population,
-			cur.Adults, cur.WorkingAge, cur.Households, v, ts(s.now()), id)
-		if isUnique(err) {
-			return fmt.Errorf("a %s with code %s already exists: %w", cur.Level, cur.Code, ErrConflict)
-		} else if err != nil {
-			return fmt.Errorf("update area %d: %w", id, checkErr(err))
-		}
-		return s.audit(ctx, tx, a, 0, "update", "area", id, p)
+		return s.writeArea(ctx, tx, a, cur, p)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.Area(ctx, System, id)
+}
+
+// writeArea applies p to cur (already checked) inside tx; imports share it.
+func (s *Store) writeArea(ctx context.Context, tx *sql.Tx, a Actor, cur *Area, p AreaPatch) error {
+	id := cur.ID
+	set(&cur.Name, p.Name)
+	set(&cur.Code, p.Code)
+	set(&cur.ValidFrom, p.ValidFrom)
+	set(&cur.ValidTo, p.ValidTo)
+	set(&cur.Population, p.Population)
+	set(&cur.Adults, p.Adults)
+	set(&cur.WorkingAge, p.WorkingAge)
+	set(&cur.Households, p.Households)
+	v, err := nextSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE areas SET name = ?, code = ?, valid_from = ?, valid_to = ?, population = ?, adults = ?,
+			working_age = ?, households = ?, version = ?, updated_at = ?
+		WHERE id = ?`,
+		cur.Name, nullStr(cur.Code), nullStr(cur.ValidFrom), nullStr(cur.ValidTo), cur.Population,
+		cur.Adults, cur.WorkingAge, cur.Households, v, ts(s.now()), id)
+	if isUnique(err) {
+		return fmt.Errorf("a %s with code %s already exists: %w", cur.Level, cur.Code, ErrConflict)
+	} else if err != nil {
+		return fmt.Errorf("update area %d: %w", id, checkErr(err))
+	}
+	return s.audit(ctx, tx, a, 0, "update", "area", id, p)
 }
 
 // Lineage is one edge of a merger or split.
@@ -324,18 +330,21 @@ func (s *Store) AddLineage(ctx context.Context, a Actor, l Lineage) error {
 	if !a.IsAdmin() {
 		return fmt.Errorf("add lineage: %w", ErrForbidden)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO area_lineage (old_area_id, new_area_id, share, effective_on) VALUES (?, ?, ?, ?)
-			ON CONFLICT (old_area_id, new_area_id) DO UPDATE SET share = excluded.share, effective_on = excluded.effective_on`,
-			l.OldAreaID, l.NewAreaID, l.Share, l.EffectiveOn)
-		if isForeignKey(err) {
-			return fmt.Errorf("lineage %d → %d: %w", l.OldAreaID, l.NewAreaID, ErrNotFound)
-		} else if err != nil {
-			return fmt.Errorf("lineage %d → %d: %w", l.OldAreaID, l.NewAreaID, checkErr(err))
-		}
-		return s.audit(ctx, tx, a, 0, "lineage", "area", l.OldAreaID, l)
-	})
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertLineage(ctx, tx, a, l) })
+}
+
+// insertLineage records one lineage edge inside tx (admins; checked by the caller).
+func (s *Store) insertLineage(ctx context.Context, tx *sql.Tx, a Actor, l Lineage) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO area_lineage (old_area_id, new_area_id, share, effective_on) VALUES (?, ?, ?, ?)
+		ON CONFLICT (old_area_id, new_area_id) DO UPDATE SET share = excluded.share, effective_on = excluded.effective_on`,
+		l.OldAreaID, l.NewAreaID, l.Share, l.EffectiveOn)
+	if isForeignKey(err) {
+		return fmt.Errorf("lineage %d → %d: %w", l.OldAreaID, l.NewAreaID, ErrNotFound)
+	} else if err != nil {
+		return fmt.Errorf("lineage %d → %d: %w", l.OldAreaID, l.NewAreaID, checkErr(err))
+	}
+	return s.audit(ctx, tx, a, 0, "lineage", "area", l.OldAreaID, l)
 }
 
 // AreaLineage lists the lineage edges touching area id (as old or new).

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"text/tabwriter"
+	"time"
+
+	"toso/demo"
+	"toso/store"
+)
+
+// runDemo serves a demo database (./demo.db unless --db or TOSO_DB say
+// otherwise), generating the demo province on first use and reusing it
+// afterwards.
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := parse("demo", args, getenv, stderr, "demo.db")
+	if err != nil {
+		return err
+	}
+	log := cfg.logger(stderr)
+	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	p, created, err := demo.Ensure(ctx, st, demo.Options{Log: log})
+	if err != nil {
+		return fmt.Errorf("demo %s: %w", cfg.DB, err)
+	}
+	if created {
+		log.Info("demo database created", "db", cfg.DB, "teams", p.Teams(), "users", p.Users,
+			"took", time.Since(start).Round(time.Millisecond))
+	} else {
+		log.Info("reusing the demo database", "db", cfg.DB)
+	}
+	return serve(ctx, cfg, st, log, func(addr net.Addr) { printAccounts(stdout, "http://"+addr.String(), cfg.DB) })
+}
+
+// printAccounts prints where the demo listens and how to log in.
+func printAccounts(w io.Writer, url, db string) {
+	fmt.Fprintf(w, "Toso demo: %s (database %s)\n\n", url, db)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLE\tPHONE\tPASSWORD\tNAME\tSCOPE")
+	for _, a := range demo.Accounts() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Role, a.Phone, demo.Password, a.Name, a.Scope)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,427 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Roster import: team members, leads and coordinators from CSV or XLSX
+// (first sheet), one user per row:
+//
+//	phone, name[, role][, team][, area_code][, gender][, password]
+//
+// with Vietnamese headers accepted ("Số điện thoại", "Họ và tên", "Vai trò",
+// "Tổ", "Mã địa bàn", "Giới tính", "Mật khẩu"). role defaults to member.
+// team is a team id, or a team name found in the subtree of area_code (or
+// among the teams the importer can see). Coordinators need area_code (their
+// scope). Phones are normalized (+84, a lost leading 0).
+//
+// A phone repeated in the file or already registered is a row error; so is
+// a row the importer may not manage (the policy's CanManageUser, per row).
+// Any error and nothing is imported. A row without a password gets a random
+// one, returned in UserImport.Passwords so the coordinator can hand them out
+// (they are not stored anywhere else).
+
+// UserImport summarizes a roster import.
+type UserImport struct {
+	Rows      int
+	Created   map[Role]int
+	Passwords []IssuedPassword // generated passwords, in file order
+	Ignored   []string
+}
+
+// IssuedPassword is a password the import generated for one user.
+type IssuedPassword struct {
+	Row      int
+	Phone    string
+	Name     string
+	Password string
+}
+
+var userAliases = map[string][]string{
+	"phone":     {"phone", "phone_number", "mobile", "so_dien_thoai", "sdt", "dien_thoai", "so_dt", "dtdd"},
+	"name":      {"name", "full_name", "ho_va_ten", "ho_ten", "hoten", "ten"},
+	"role":      {"role", "vai_tro", "chuc_vu", "chuc_danh"},
+	"team":      {"team", "team_id", "team_name", "to", "ten_to", "to_cnscd", "ma_to", "to_cong_nghe_so"},
+	"area_code": {"area_code", "area", "ma_dia_ban", "ma_khu_vuc", "ma_don_vi", "dia_ban", "ma_xa"},
+	"gender":    {"gender", "sex", "gioi_tinh"},
+	"password":  {"password", "mat_khau"},
+}
+
+var roleWords = map[string]Role{
+	"": RoleMember, "member": RoleMember, "thanh_vien": RoleMember, "to_vien": RoleMember, "to_pho": RoleMember,
+	"team_lead": RoleTeamLead, "lead": RoleTeamLead, "to_truong": RoleTeamLead,
+	"coordinator": RoleCoordinator, "dieu_phoi": RoleCoordinator, "dieu_phoi_vien": RoleCoordinator, "can_bo_dieu_phoi": RoleCoordinator,
+	"admin": RoleAdmin, "quan_tri": RoleAdmin, "quan_tri_vien": RoleAdmin,
+}
+
+var genderWords = map[string]string{
+	"": "", "female": "female", "f": "female", "nu": "female",
+	"male": "male", "m": "male", "nam": "male",
+	"other": "other", "khac": "other",
+}
+
+// rosterRow is one checked row, ready to insert.
+type rosterRow struct {
+	row       int
+	user      NewUser
+	generated bool
+	hash      string
+}
+
+// ImportUsers imports a roster (see the comment at the top of this file).
+// A file with problems returns an *ImportError and changes nothing.
+func (s *Store) ImportUsers(ctx context.Context, a Actor, r io.Reader, opt ImportOptions) (*UserImport, error) {
+	if !a.IsAdmin() && a.Role != RoleCoordinator {
+		return nil, fmt.Errorf("import users: %w", ErrForbidden)
+	}
+	t, err := readTable(r)
+	if err != nil {
+		return nil, err
+	}
+	errs := &rowErrors{}
+	cols := mapColumns(t.header, userAliases, errs)
+	for _, c := range []string{"phone", "name"} {
+		if !cols.has(c) {
+			errs.add(1, c, "missing column (the header needs at least phone and name)")
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	rows, err := s.checkRoster(ctx, a, t, cols, errs)
+	if err != nil {
+		return nil, err
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	s.hashRoster(rows, opt.Progress) // slow: before the write transaction
+	sum := &UserImport{Rows: len(t.rows), Created: map[Role]int{}, Ignored: cols.ignored}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		for _, rr := range rows {
+			_, err := s.insertUser(ctx, tx, a, rr.user, rr.hash)
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrConflict):
+				errs.add(rr.row, cols.name("phone"), "already registered")
+				continue
+			case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
+				errs.add(rr.row, "", "outside your area")
+				continue
+			case errors.Is(err, ErrInvalid):
+				errs.add(rr.row, "", "%s", strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()))
+				continue
+			default:
+				return err
+			}
+			sum.Created[rr.user.Role]++
+			if rr.generated {
+				sum.Passwords = append(sum.Passwords, IssuedPassword{Row: rr.row, Phone: rr.user.Phone, Name: rr.user.Name, Password: rr.user.Password})
+			}
+		}
+		if err := errs.err(); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, 0, "import", "import", "users", map[string]any{"rows": sum.Rows, "created": sum.Created})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// checkRoster parses and checks every row against the database (read
+// pool) and the policy, so that a bad file is rejected before any password
+// is hashed.
+func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *columns, errs *rowErrors) ([]*rosterRow, error) {
+	var out []*rosterRow
+	phones := map[string]int{}
+	teams := map[string]teamRef{}
+	areas := map[string]areaRef{}
+	for i, rec := range t.rows {
+		if errs.full() {
+			errs.Truncated = true
+			break
+		}
+		row := t.nums[i]
+		if blank(rec) || !cols.checkCells(row, rec, errs) {
+			continue
+		}
+		before := len(errs.Rows)
+		rr := &rosterRow{row: row}
+		u := &rr.user
+		phone, err := NormalizePhone(cols.get(rec, "phone"))
+		if err != nil {
+			errs.add(row, cols.name("phone"), "%s", strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()))
+		} else if first, dup := phones[phone]; dup {
+			errs.add(row, cols.name("phone"), "the same phone as row %d", first)
+		} else {
+			phones[phone] = row
+			var one int
+			err := s.read.QueryRowContext(ctx, `SELECT 1 FROM users WHERE phone = ?`, phone).Scan(&one)
+			if err == nil {
+				errs.add(row, cols.name("phone"), "already registered")
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("import users: %w", err)
+			}
+		}
+		u.Phone = phone
+		u.Name = cleanName(cols.get(rec, "name"))
+		if n := utf8.RuneCountInString(u.Name); n == 0 || n > 200 {
+			errs.add(row, cols.name("name"), "a name of 1 to 200 characters is required")
+		}
+		role, ok := roleWords[fold(cols.get(rec, "role"))]
+		if !ok {
+			errs.add(row, cols.name("role"), "%q is not a role (member, team_lead, coordinator, admin)", cols.get(rec, "role"))
+		}
+		u.Role = role
+		if u.Gender, ok = genderWords[fold(cols.get(rec, "gender"))]; !ok {
+			errs.add(row, cols.name("gender"), "%q is not a gender (nam, nữ, khác)", cols.get(rec, "gender"))
+		}
+		u.Password = cols.get(rec, "password")
+		if u.Password == "" {
+			u.Password, rr.generated = randomPassword(), true
+		} else if n := utf8.RuneCountInString(u.Password); n < 8 || n > 128 {
+			errs.add(row, cols.name("password"), "a password needs 8 to 128 characters")
+		}
+		teamCell, areaCode := cols.get(rec, "team"), cols.get(rec, "area_code")
+		switch role {
+		case RoleMember, RoleTeamLead:
+			if teamCell == "" {
+				errs.add(row, cols.name("team"), "a %s needs a team", role)
+				break
+			}
+			ref, err := s.findTeam(ctx, a, teamCell, areaCode, teams, areas)
+			if err != nil {
+				return nil, err
+			}
+			if ref.reason != "" {
+				errs.add(row, cols.name(ref.column), "%s", ref.reason)
+			}
+			u.TeamID = ref.id
+		case RoleCoordinator:
+			if areaCode == "" {
+				errs.add(row, cols.name("area_code"), "a coordinator needs the code of their area")
+				break
+			}
+			ref, err := s.findAreaByCode(ctx, areaCode, areas)
+			if err != nil {
+				return nil, err
+			}
+			if ref.reason != "" {
+				errs.add(row, cols.name("area_code"), "%s", ref.reason)
+			}
+			u.AreaID = ref.id
+		}
+		if len(errs.Rows) > before {
+			continue
+		}
+		p, err := s.placeOf(ctx, s.read, a, 0, u.Role, u.TeamID, u.AreaID, 0)
+		if err == nil && !a.CanManageUser(p) {
+			err = ErrForbidden
+		}
+		switch {
+		case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
+			col := "area_code"
+			switch role {
+			case RoleMember, RoleTeamLead:
+				col = "team"
+			case RoleAdmin:
+				col = "role"
+			}
+			errs.add(row, cols.name(col), "outside your area")
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, rr)
+	}
+	return out, nil
+}
+
+type areaRef struct {
+	id     int64
+	path   string
+	reason string
+}
+
+type teamRef struct {
+	id     int64
+	column string
+	reason string
+}
+
+// findAreaByCode finds the one area with an official code (any level).
+func (s *Store) findAreaByCode(ctx context.Context, code string, cache map[string]areaRef) (areaRef, error) {
+	if ref, ok := cache[code]; ok {
+		return ref, nil
+	}
+	found, err := s.areasWithCode(ctx, []string{code})
+	if err == nil && len(found) == 0 {
+		// A spreadsheet may have dropped leading zeros: "5710" for commune 05710.
+		var padded []string
+		for _, w := range []int{2, 3, 5} {
+			if c, ok := officialCode(code, w); ok && c != code {
+				padded = append(padded, c)
+			}
+		}
+		found, err = s.areasWithCode(ctx, padded)
+	}
+	if err != nil {
+		return areaRef{}, err
+	}
+	var ref areaRef
+	switch len(found) {
+	case 0:
+		ref.reason = fmt.Sprintf("no area has the code %q", code)
+	case 1:
+		ref = found[0]
+	default:
+		ref.reason = fmt.Sprintf("several areas have the code %q", code)
+	}
+	cache[code] = ref
+	return ref, nil
+}
+
+func (s *Store) areasWithCode(ctx context.Context, codes []string) ([]areaRef, error) {
+	var found []areaRef
+	for _, code := range codes {
+		rows, err := s.read.QueryContext(ctx, `SELECT id, path FROM areas WHERE code = ? LIMIT 2`, code)
+		if err != nil {
+			return nil, fmt.Errorf("import users: area %s: %w", code, err)
+		}
+		for rows.Next() {
+			var r areaRef
+			if err := rows.Scan(&r.id, &r.path); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found = append(found, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// findTeam resolves a team cell: an id, or a name within the area with
+// areaCode (or within what the actor can see).
+func (s *Store) findTeam(ctx context.Context, a Actor, cell, areaCode string, cache map[string]teamRef, areas map[string]areaRef) (teamRef, error) {
+	key := areaCode + "\x00" + nameKey(cell)
+	if ref, ok := cache[key]; ok {
+		return ref, nil
+	}
+	ref := teamRef{column: "team"}
+	if id, err := strconv.ParseInt(cell, 10, 64); err == nil {
+		// An id: placeOf checks that it exists and is visible.
+		ref.id = id
+		cache[key] = ref
+		return ref, nil
+	}
+	root := a.listRoot()
+	if areaCode != "" {
+		ar, err := s.findAreaByCode(ctx, areaCode, areas)
+		if err != nil {
+			return ref, err
+		}
+		if ar.reason != "" {
+			ref.column, ref.reason = "area_code", ar.reason
+			cache[key] = ref
+			return ref, nil
+		}
+		root = ar.path
+	}
+	lo, hi := subtreeRange(root)
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT t.id, t.name FROM teams t JOIN areas a ON a.id = t.area_id
+		WHERE a.path >= ? AND a.path < ? AND t.active`, lo, hi)
+	if err != nil {
+		return ref, fmt.Errorf("import users: teams: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return ref, err
+		}
+		if nameKey(name) == nameKey(cell) {
+			ids = append(ids, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return ref, err
+	}
+	switch len(ids) {
+	case 0:
+		ref.reason = fmt.Sprintf("no active team named %q", cell)
+		if areaCode != "" {
+			ref.reason += fmt.Sprintf(" in area %s", areaCode)
+		}
+	case 1:
+		ref.id = ids[0]
+	default:
+		ref.reason = fmt.Sprintf("%d teams are named %q: give the team id or an area_code", len(ids), cell)
+	}
+	cache[key] = ref
+	return ref, nil
+}
+
+// hashRoster hashes every row's password with as many workers as the
+// store has hash slots (hashPassword itself waits for a slot, so logins
+// during an import still get theirs in turn).
+func (s *Store) hashRoster(rows []*rosterRow, progress func(done, total int)) {
+	work := make(chan *rosterRow)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range cap(s.hashSlots) {
+		wg.Go(func() {
+			for rr := range work {
+				rr.hash = s.hashPassword(rr.user.Password)
+				if progress != nil {
+					mu.Lock()
+					done++
+					if done%50 == 0 || done == len(rows) {
+						progress(done, len(rows))
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, rr := range rows {
+		work <- rr
+	}
+	close(work)
+	wg.Wait()
+}
+
+// randomPassword is 10 characters from an alphabet without look-alikes
+// (no 0/o, 1/l/i), easy to read out over the phone: about 49 bits.
+func randomPassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+	out := make([]byte, 0, 10)
+	b := make([]byte, 16)
+	for len(out) < cap(out) {
+		rand.Read(b)
+		for _, c := range b {
+			if int(c) < 256/len(alphabet)*len(alphabet) && len(out) < cap(out) { // no modulo bias
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out)
+}
