@@ -181,7 +181,7 @@ func Build(ctx context.Context, st *store.Store, opt Options) (*Province, error)
 		return nil, fmt.Errorf("demo province: %w", err)
 	}
 	opt.Log.Info("demo province created", "communes", len(p.Communes), "teams", p.Teams(), "users", p.Users,
-		"took", time.Since(start).Round(time.Millisecond))
+		"took", time.Since(start).Round(time.Millisecond).String())
 	if opt.Activity != nil {
 		if err := opt.Activity(ctx, st, p, rand.New(rand.NewPCG(opt.Seed, 0x616374))); err != nil {
 			return p, fmt.Errorf("demo activity: %w", err)
