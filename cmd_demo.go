@@ -33,7 +33,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if created {
 		log.Info("demo database created", "db", cfg.DB, "teams", p.Teams(), "users", p.Users,
-			"took", time.Since(start).Round(time.Millisecond))
+			"took", time.Since(start).Round(time.Millisecond).String())
 	} else {
 		log.Info("reusing the demo database", "db", cfg.DB)
 	}

@@ -99,10 +99,11 @@ func (p *Province) Teams() int {
 
 // Account is a fixed demo login.
 type Account struct {
-	Role  store.Role
-	Phone string
-	Name  string
-	Scope string // where the account stands, for the accounts table
+	Role   store.Role
+	Phone  string
+	Name   string
+	Gender string
+	Scope  string // where the account stands, for the accounts table
 }
 
 // Accounts are the fixed logins of every demo province, all with Password:
@@ -110,11 +111,11 @@ type Account struct {
 // coordinator's commune.
 func Accounts() []Account {
 	return []Account{
-		{store.RoleAdmin, "0900000000", "Trần Minh Quân", "whole deployment"},
-		{store.RoleCoordinator, "0900000001", "Lê Thị Hồng Nhung", "the province"},
-		{store.RoleCoordinator, "0900000002", "Phạm Văn Đức", "the first commune"},
-		{store.RoleTeamLead, "0900000003", "Nguyễn Văn Hùng", "team of the commune's first village"},
-		{store.RoleMember, "0900000004", "Hoàng Thị Mai", "same team as the lead"},
+		{store.RoleAdmin, "0900000000", "Trần Minh Quân", "male", "whole deployment"},
+		{store.RoleCoordinator, "0900000001", "Lê Thị Hồng Nhung", "female", "the province"},
+		{store.RoleCoordinator, "0900000002", "Phạm Văn Đức", "male", "the first commune"},
+		{store.RoleTeamLead, "0900000003", "Nguyễn Văn Hùng", "male", "team of the commune's first village"},
+		{store.RoleMember, "0900000004", "Hoàng Thị Mai", "female", "same team as the lead"},
 	}
 }
 
@@ -181,7 +182,7 @@ func Build(ctx context.Context, st *store.Store, opt Options) (*Province, error)
 		return nil, fmt.Errorf("demo province: %w", err)
 	}
 	opt.Log.Info("demo province created", "communes", len(p.Communes), "teams", p.Teams(), "users", p.Users,
-		"took", time.Since(start).Round(time.Millisecond))
+		"took", time.Since(start).Round(time.Millisecond).String())
 	if opt.Activity != nil {
 		if err := opt.Activity(ctx, st, p, rand.New(rand.NewPCG(opt.Seed, 0x616374))); err != nil {
 			return p, fmt.Errorf("demo activity: %w", err)
@@ -338,19 +339,13 @@ func (g *generator) people(ctx context.Context, b *store.Bulk, p *Province) erro
 		}
 		return id, err
 	}
-	gender := func(a Account) string {
-		if a.Role == store.RoleMember || a.Name == "Lê Thị Hồng Nhung" {
-			return "female"
-		}
-		return "male"
-	}
 	scopes := []store.NewUser{
 		{}, {AreaID: p.ID}, {AreaID: p.Communes[0].ID}, {TeamID: first.TeamID}, {TeamID: first.TeamID},
 	}
 	ids := make([]int64, len(fixed))
 	for i, a := range fixed {
 		n := scopes[i]
-		n.Phone, n.Name, n.Role, n.Gender = a.Phone, a.Name, a.Role, gender(a)
+		n.Phone, n.Name, n.Role, n.Gender = a.Phone, a.Name, a.Role, a.Gender
 		id, err := add(n)
 		if err != nil {
 			return fmt.Errorf("account %s: %w", a.Phone, err)

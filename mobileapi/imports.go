@@ -135,12 +135,21 @@ func importProblem(err error) error {
 	if !errors.As(err, &ie) {
 		return err
 	}
-	rows := make([]map[string]any, len(ie.Rows))
+	en, vi := make([]importRow, len(ie.Rows)), make([]importRow, len(ie.Rows))
 	for i, r := range ie.Rows {
-		rows[i] = map[string]any{"row": r.Row, "column": r.Column, "reason": r.Reason}
+		en[i] = importRow{Row: r.Row, Column: r.Column, Reason: r.Reason}
+		vi[i] = importRow{Row: r.Row, Column: r.Column, Reason: r.ReasonVI}
 	}
 	return &Problem{Status: fiber.StatusUnprocessableEntity, Code: "import_failed",
-		Extra: map[string]any{"rows": rows, "truncated": ie.Truncated}}
+		Extra:   map[string]any{"rows": en, "truncated": ie.Truncated},
+		ExtraVI: map[string]any{"rows": vi, "truncated": ie.Truncated}}
+}
+
+// importRow is one problem of a rejected file, in the response's language.
+type importRow struct {
+	Row    int    `json:"row"`    // as numbered in the file; the header is row 1
+	Column string `json:"column"` // the header as written in the file, "" for the whole row
+	Reason string `json:"reason"`
 }
 
 func nonNil(s []string) []string {

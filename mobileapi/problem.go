@@ -13,6 +13,9 @@ type Problem struct {
 	// Extra members of the error object, e.g. "expected" for mid_gap or
 	// "rows" for an import.
 	Extra map[string]any
+	// ExtraVI, when set, replaces Extra in a Vietnamese response (an
+	// import's row reasons).
+	ExtraVI map[string]any
 	// Detail, when set, replaces the catalog message (English) ...
 	Detail string
 	// ... and DetailVI its Vietnamese form.

@@ -105,7 +105,11 @@ func errorHandler(log *slog.Logger, sv *structValidator) fiber.ErrorHandler {
 		if len(p.Fields) > 0 {
 			body["fields"] = p.Fields
 		}
-		for k, v := range p.Extra {
+		extra := p.Extra
+		if lang(c) == "vi" && p.ExtraVI != nil {
+			extra = p.ExtraVI
+		}
+		for k, v := range extra {
 			body[k] = v
 		}
 		if p.RetryAfter > 0 {

@@ -86,10 +86,11 @@ func TestImportAreasEndpoint(t *testing.T) {
 	if diff := cmp.Diff(wantRows, importRows(t, r)); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
-	// Parsing errors come first; once the file parses, the policy speaks.
+	// Parsing errors come first; once the file parses, the policy speaks
+	// (in Vietnamese unless English is asked for).
 	outside := "province_code,province_name,commune_code,commune_name,village_name\n99,Tỉnh Thử,99002,Xã B,Thôn B9\n"
 	r = e.do("POST", "/v1/areas/import", e.token("coordA"), []byte(outside), "Content-Type", csvType)
-	if diff := cmp.Diff([]importRowJSON{{2, "commune_name", "outside your area"}}, importRows(t, r)); r.Status != 422 || diff != "" {
+	if diff := cmp.Diff([]importRowJSON{{2, "commune_name", "ngoài địa bàn của bạn"}}, importRows(t, r)); r.Status != 422 || diff != "" {
 		t.Errorf("outside: status %d (-want +got):\n%s", r.Status, diff)
 	}
 	if got := e.countAreas(); got != before {
@@ -163,7 +164,7 @@ func TestImportUsersEndpointMultipartXLSX(t *testing.T) {
 
 	// coordB may not add to team A1: the whole file is refused.
 	csv := "phone,name,team\n0912001003,Phạm Văn Ba," + strconv.FormatInt(e.teamB1.ID, 10) + "\n0912001004,Đỗ Thị Tư," + strconv.FormatInt(e.teamA1.ID, 10) + "\n"
-	r = e.do("POST", "/v1/users/import", e.token("coordB"), []byte(csv), "Content-Type", csvType)
+	r = e.do("POST", "/v1/users/import", e.token("coordB"), []byte(csv), "Content-Type", csvType, "Accept-Language", "en")
 	if diff := cmp.Diff([]importRowJSON{{3, "team", "outside your area"}}, importRows(t, r)); r.Status != 422 || diff != "" {
 		t.Errorf("coordB: status %d (-want +got):\n%s", r.Status, diff)
 	}

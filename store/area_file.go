@@ -99,19 +99,21 @@ func parseAreaFile(r io.Reader) (*areaFile, error) {
 	f := &areaFile{shape: "two-level", rows: len(t.rows), ignored: cols.ignored}
 	for _, c := range []string{"province_code", "province_name", "commune_code", "commune_name"} {
 		if !cols.has(c) {
-			errs.add(1, c, "missing column (the header needs %s)", strings.Join(requiredAreaHeaders(), ", "))
+			h := strings.Join(requiredAreaHeaders(), ", ")
+			errs.add(1, c, say("missing column (the header needs %s)", "thiếu cột (dòng tiêu đề cần có %s)", h))
 		}
 	}
 	if cols.has("district_code") || cols.has("district_name") {
 		f.shape = "three-level"
 		for _, c := range []string{"district_code", "district_name"} {
 			if !cols.has(c) {
-				errs.add(1, c, "missing column: a three-level file needs both district_code and district_name")
+				errs.add(1, c, say("missing column: a three-level file needs both district_code and district_name",
+					"thiếu cột: tệp ba cấp cần cả district_code và district_name"))
 			}
 		}
 	}
 	if cols.has("village_code") && !cols.has("village_name") {
-		errs.add(1, "village_name", "missing column: village_code needs village_name")
+		errs.add(1, "village_name", say("missing column: village_code needs village_name", "thiếu cột: village_code cần đi kèm village_name"))
 	}
 	if len(errs.Rows) > 0 {
 		return nil, errs.err()
@@ -136,11 +138,11 @@ func parseAreaFile(r io.Reader) (*areaFile, error) {
 			}
 			switch {
 			case nameKey(prev.name) != nameKey(u.name):
-				errs.add(row, u.nameCol, "%s %s is named %q on row %d", u.level, u.code, prev.name, prev.row)
+				errs.add(row, u.nameCol, say("%s %s is named %q on row %d", "%s %s có tên %q ở dòng %d", levelTerm(u.level), u.code, prev.name, prev.row))
 			case prev.parentKey != u.parentKey:
-				errs.add(row, u.codeCol, "%s %s is under another unit on row %d", u.level, u.code, prev.row)
+				errs.add(row, u.codeCol, say("%s %s is under another unit on row %d", "%s %s thuộc đơn vị khác ở dòng %d", levelTerm(u.level), u.code, prev.row))
 			case u.own && prev.own:
-				errs.add(row, u.codeCol, "%s %q is already described on row %d", u.level, u.name, prev.row)
+				errs.add(row, u.codeCol, say("%s %q is already described on row %d", "%s %q đã có ở dòng %d", levelTerm(u.level), u.name, prev.row))
 			case u.own:
 				u.key, u.parentKey = prev.key, prev.parentKey
 				*prev = *u
@@ -171,24 +173,24 @@ func parseAreaRow(row int, rec []string, cols *columns, errs *rowErrors) []*area
 		codeCol, nameCol := cols.name(sl.code), cols.name(sl.name)
 		if code == "" && name == "" {
 			if sl.level == "province" || sl.level == "commune" && cols.get(rec, "village_name") != "" {
-				errs.add(row, nameCol, "missing %s", sl.level)
+				errs.add(row, nameCol, say("missing %s", "thiếu %s", levelTerm(sl.level)))
 				return nil
 			}
 			continue // no district (three-level rows may skip it), or no village
 		}
 		if name == "" {
-			errs.add(row, nameCol, "missing %s name", sl.level)
+			errs.add(row, nameCol, say("missing %s name", "thiếu tên %s", levelTerm(sl.level)))
 		} else if n := utf8.RuneCountInString(name); n > 200 {
-			errs.add(row, nameCol, "name longer than 200 characters")
+			errs.add(row, nameCol, say("name longer than 200 characters", "tên dài quá 200 ký tự"))
 		}
 		if sl.codeDigits > 0 {
 			if c, ok := officialCode(code, sl.codeDigits); !ok {
-				errs.add(row, codeCol, "%s code %q must be digits (%d of them)", sl.level, code, sl.codeDigits)
+				errs.add(row, codeCol, say("%s code %q must be digits (%d of them)", "mã %s %q phải gồm %d chữ số", levelTerm(sl.level), code, sl.codeDigits))
 			} else {
 				code = c
 			}
 		} else if len(code) > 20 || strings.ContainsAny(code, " \t/") {
-			errs.add(row, codeCol, "code %q must be at most 20 characters without spaces or /", code)
+			errs.add(row, codeCol, say("code %q must be at most 20 characters without spaces or /", "mã %q tối đa 20 ký tự, không có khoảng trắng hay /", code))
 		}
 		u := &areaUnit{level: sl.level, code: code, name: name, row: row, codeCol: codeCol, nameCol: nameCol, parentKey: parentKey}
 		if code != "" {
@@ -208,34 +210,34 @@ func parseAreaRow(row int, rec []string, cols *columns, errs *rowErrors) []*area
 		sl := areaSlots[levelRank[own.level]-1]
 		lvl, ok := sl.kinds[fold(k)]
 		if !ok {
-			errs.add(row, cols.name("level"), "%q is not a kind of %s", k, own.level)
+			errs.add(row, cols.name("level"), say("%q is not a kind of %s", "%q không phải một loại %s", k, levelTerm(own.level)))
 		} else {
 			own.level = lvl // village or residential_group
 		}
 	}
 	for i, c := range figureColumns {
-		n, given, err := parseCount(cols.get(rec, c))
-		if err != nil {
-			errs.add(row, cols.name(c), "%v", err)
+		n, given, bad := parseCount(cols.get(rec, c))
+		if bad != nil {
+			errs.add(row, cols.name(c), *bad)
 		}
 		own.figures[i], own.given[i] = n, given
 	}
 	if own.given[0] {
 		for i := 1; i < 4; i++ {
 			if own.given[i] && own.figures[i] > own.figures[0] {
-				errs.add(row, cols.name(figureColumns[i]), "%d is more than the population %d", own.figures[i], own.figures[0])
+				errs.add(row, cols.name(figureColumns[i]), say("%d is more than the population %d", "%d lớn hơn dân số %d", own.figures[i], own.figures[0]))
 			}
 		}
 	}
-	var err error
-	if own.validFrom, err = parseDate(cols.get(rec, "valid_from")); err != nil {
-		errs.add(row, cols.name("valid_from"), "%v", err)
+	var bad *msg
+	if own.validFrom, bad = parseDate(cols.get(rec, "valid_from")); bad != nil {
+		errs.add(row, cols.name("valid_from"), *bad)
 	}
-	if own.validTo, err = parseDate(cols.get(rec, "valid_to")); err != nil {
-		errs.add(row, cols.name("valid_to"), "%v", err)
+	if own.validTo, bad = parseDate(cols.get(rec, "valid_to")); bad != nil {
+		errs.add(row, cols.name("valid_to"), *bad)
 	}
 	if own.validFrom != "" && own.validTo != "" && own.validTo < own.validFrom {
-		errs.add(row, cols.name("valid_to"), "ends before it starts (%s)", own.validFrom)
+		errs.add(row, cols.name("valid_to"), say("ends before it starts (%s)", "kết thúc trước ngày bắt đầu (%s)", own.validFrom))
 	}
 	if len(errs.Rows) > before {
 		return nil

@@ -24,15 +24,16 @@ const MaxImportErrors = 100
 
 // RowError is one problem in an imported file.
 type RowError struct {
-	Row    int    // as numbered in the file: the header is row 1
-	Column string // the header as written in the file; "" for the whole row
-	Reason string // English
+	Row      int    // as numbered in the file: the header is row 1
+	Column   string // the header as written in the file; "" for the whole row
+	Reason   string // English
+	ReasonVI string // Vietnamese
 }
 
 // ImportError rejects a whole file: nothing was imported. It wraps ErrInvalid.
 type ImportError struct {
 	Rows      []RowError // sorted by row, at most MaxImportErrors
-	Truncated bool       // more problems than listed
+	Truncated bool       // the list stopped at MaxImportErrors: there may be more
 }
 
 func (e *ImportError) Error() string {
@@ -50,12 +51,51 @@ func (e *RowError) Error() string { return fmt.Sprintf("row %d, %s: %s", e.Row, 
 // rowErrors collects the problems of one import.
 type rowErrors struct{ ImportError }
 
-func (e *rowErrors) add(row int, column, format string, args ...any) {
+func (e *rowErrors) add(row int, column string, m msg) {
 	if len(e.Rows) >= MaxImportErrors {
 		e.Truncated = true
 		return
 	}
-	e.Rows = append(e.Rows, RowError{Row: row, Column: column, Reason: fmt.Sprintf(format, args...)})
+	e.Rows = append(e.Rows, RowError{Row: row, Column: column, Reason: m.en, ReasonVI: m.vi})
+}
+
+// msg is a reason given in English and Vietnamese: the people reading
+// import errors are Vietnamese coordinators; API clients may ask for English.
+type msg struct{ en, vi string }
+
+// term is an argument of say that differs by language (a level, a role).
+type term struct{ en, vi string }
+
+// say renders a reason from its English and Vietnamese templates.
+func say(en, vi string, args ...any) msg {
+	ea, va := make([]any, len(args)), make([]any, len(args))
+	for i, a := range args {
+		if t, ok := a.(term); ok {
+			ea[i], va[i] = t.en, t.vi
+		} else {
+			ea[i], va[i] = a, a
+		}
+	}
+	return msg{fmt.Sprintf(en, ea...), fmt.Sprintf(vi, va...)}
+}
+
+// Reasons used in several places.
+var (
+	outsideArea       = msg{"outside your area", "ngoài địa bàn của bạn"}
+	alreadyRegistered = msg{"already registered", "đã được đăng ký"}
+)
+
+// levelTerm names an area level in both languages.
+func levelTerm(level string) term {
+	vi := map[string]string{"province": "tỉnh", "district": "huyện", "commune": "xã", "village": "thôn",
+		"residential_group": "tổ dân phố"}[level]
+	return term{strings.ReplaceAll(level, "_", " "), vi}
+}
+
+// storeReason is an ErrInvalid or ErrConflict from a shared insert, as a reason.
+func storeReason(err error) msg {
+	en := strings.TrimSuffix(strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()), ": "+ErrConflict.Error())
+	return msg{en, "dữ liệu không hợp lệ: " + en}
 }
 
 func (e *rowErrors) full() bool { return len(e.Rows) >= MaxImportErrors }
@@ -86,13 +126,15 @@ func readTable(r io.Reader) (*table, error) {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return readXLSX(br)
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		return nil, fileError("the file is UTF-16 text; save it as \"CSV UTF-8\"")
+		return nil, fileError(say(`the file is UTF-16 text; save it as "CSV UTF-8"`, `tệp là văn bản UTF-16; hãy lưu lại dạng "CSV UTF-8"`))
 	}
 	return readCSV(br)
 }
 
-func fileError(reason string) error {
-	return &ImportError{Rows: []RowError{{Row: 1, Reason: reason}}}
+func fileError(m msg) error { return rowError(1, m) }
+
+func rowError(row int, m msg) error {
+	return &ImportError{Rows: []RowError{{Row: row, Reason: m.en, ReasonVI: m.vi}}}
 }
 
 func readCSV(br *bufio.Reader) (*table, error) {
@@ -121,7 +163,7 @@ func readCSV(br *bufio.Reader) (*table, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, &ImportError{Rows: []RowError{{Row: pe.StartLine, Reason: "unreadable CSV: " + pe.Err.Error()}}}
+			return nil, rowError(pe.StartLine, say("unreadable CSV: %v", "không đọc được CSV: %v", pe.Err))
 		} else if err != nil {
 			return nil, fmt.Errorf("read CSV: %w", err)
 		}
@@ -134,7 +176,7 @@ func readCSV(br *bufio.Reader) (*table, error) {
 		t.nums = append(t.nums, line)
 	}
 	if t.header == nil {
-		return nil, fileError("the file is empty")
+		return nil, fileError(say("the file is empty", "tệp trống"))
 	}
 	return t, nil
 }
@@ -142,23 +184,23 @@ func readCSV(br *bufio.Reader) (*table, error) {
 func readXLSX(r io.Reader) (*table, error) {
 	f, err := excelize.OpenReader(r)
 	if err != nil {
-		return nil, fileError("unreadable XLSX file: " + err.Error())
+		return nil, fileError(say("unreadable XLSX file: %v", "không đọc được tệp XLSX: %v", err))
 	}
 	defer f.Close()
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
-		return nil, fileError("the workbook has no sheet")
+		return nil, fileError(say("the workbook has no sheet", "tệp không có trang tính nào"))
 	}
 	rows, err := f.Rows(sheets[0])
 	if err != nil {
-		return nil, fileError("unreadable sheet: " + err.Error())
+		return nil, fileError(say("unreadable sheet: %v", "không đọc được trang tính: %v", err))
 	}
 	defer rows.Close()
 	t := &table{}
 	for n := 1; rows.Next(); n++ {
 		rec, err := rows.Columns()
 		if err != nil {
-			return nil, &ImportError{Rows: []RowError{{Row: n, Reason: "unreadable row: " + err.Error()}}}
+			return nil, rowError(n, say("unreadable row: %v", "không đọc được dòng: %v", err))
 		}
 		if t.header == nil {
 			if filled(rec) < 2 {
@@ -171,7 +213,7 @@ func readXLSX(r io.Reader) (*table, error) {
 		t.nums = append(t.nums, n)
 	}
 	if t.header == nil {
-		return nil, fileError("the sheet is empty")
+		return nil, fileError(say("the sheet is empty", "trang tính trống"))
 	}
 	return t, nil
 }
@@ -258,7 +300,7 @@ func mapColumns(header []string, aliases map[string][]string, errs *rowErrors) *
 			continue
 		}
 		if j, dup := c.idx[canon]; dup {
-			errs.add(1, h, "the same column as %q", header[j])
+			errs.add(1, h, say("the same column as %q", "trùng với cột %q", header[j]))
 			continue
 		}
 		c.idx[canon] = i
@@ -294,10 +336,10 @@ func (c *columns) checkCells(row int, rec []string, errs *rowErrors) bool {
 			if i < len(c.header) {
 				col = c.header[i]
 			}
-			errs.add(row, col, "not UTF-8 text; save the file as \"CSV UTF-8\"")
+			errs.add(row, col, say(`not UTF-8 text; save the file as "CSV UTF-8"`, `không phải văn bản UTF-8; hãy lưu tệp dạng "CSV UTF-8"`))
 			ok = false
 		} else if i >= len(c.header) && strings.TrimSpace(cell) != "" {
-			errs.add(row, "", "more cells than the header has columns")
+			errs.add(row, "", say("more cells than the header has columns", "nhiều ô hơn số cột của dòng tiêu đề"))
 			ok = false
 		}
 	}
@@ -306,7 +348,7 @@ func (c *columns) checkCells(row int, rec []string, errs *rowErrors) bool {
 
 // parseCount reads a non-negative whole number, allowing thousands
 // separators ("12.345", "12,345", "12 345"). Empty is (0, false, nil).
-func parseCount(s string) (int64, bool, error) {
+func parseCount(s string) (int64, bool, *msg) {
 	if s == "" {
 		return 0, false, nil
 	}
@@ -323,13 +365,14 @@ func parseCount(s string) (int64, bool, error) {
 	}
 	n, err := strconv.ParseInt(d, 10, 64)
 	if err != nil || n < 0 || n > 1e9 {
-		return 0, false, fmt.Errorf("%q is not a whole number from 0 to 1,000,000,000", s)
+		m := say("%q is not a whole number from 0 to 1,000,000,000", "%q không phải số nguyên từ 0 đến 1.000.000.000", s)
+		return 0, false, &m
 	}
 	return n, true, nil
 }
 
 // parseDate reads YYYY-MM-DD or the Vietnamese DD/MM/YYYY. Empty is "".
-func parseDate(s string) (string, error) {
+func parseDate(s string) (string, *msg) {
 	if s == "" {
 		return "", nil
 	}
@@ -338,7 +381,8 @@ func parseDate(s string) (string, error) {
 			return t.Format("2006-01-02"), nil
 		}
 	}
-	return "", fmt.Errorf("%q is not a date (YYYY-MM-DD or DD/MM/YYYY)", s)
+	m := say("%q is not a date (YYYY-MM-DD or DD/MM/YYYY)", "%q không phải ngày (YYYY-MM-DD hoặc DD/MM/YYYY)", s)
+	return "", &m
 }
 
 // cleanName is a name cell in NFC with runs of spaces collapsed.

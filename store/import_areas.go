@@ -77,7 +77,7 @@ func (s *Store) ImportAreas(ctx context.Context, a Actor, r io.Reader, opt Impor
 			ar, outcome, err := s.importArea(ctx, tx, a, u, parent, children)
 			var re *RowError
 			if errors.As(err, &re) {
-				errs.add(re.Row, re.Column, "%s", re.Reason)
+				errs.add(re.Row, re.Column, msg{re.Reason, re.ReasonVI})
 				if errs.full() {
 					break
 				}
@@ -114,8 +114,8 @@ func (s *Store) ImportAreas(ctx context.Context, a Actor, r io.Reader, opt Impor
 // importArea creates or updates one unit under parent (nil for a province)
 // and says which it did. A problem with the row comes back as a *RowError.
 func (s *Store) importArea(ctx context.Context, tx *sql.Tx, a Actor, u *areaUnit, parent *Area, children map[int64][]*Area) (*Area, string, error) {
-	rowErr := func(col, format string, args ...any) (*Area, string, error) {
-		return nil, "", &RowError{Row: u.row, Column: col, Reason: fmt.Sprintf(format, args...)}
+	rowErr := func(col string, m msg) (*Area, string, error) {
+		return nil, "", &RowError{Row: u.row, Column: col, Reason: m.en, ReasonVI: m.vi}
 	}
 	var parentID int64
 	if parent != nil {
@@ -131,9 +131,10 @@ func (s *Store) importArea(ctx context.Context, tx *sql.Tx, a Actor, u *areaUnit
 		id, err := s.insertArea(ctx, tx, a, n)
 		switch {
 		case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
-			return rowErr(u.nameCol, "outside your area: you may add units only below your own")
+			return rowErr(u.nameCol, say("outside your area: you may add units only below your own",
+				"ngoài địa bàn của bạn: chỉ được thêm đơn vị bên dưới địa bàn của mình"))
 		case errors.Is(err, ErrInvalid) || errors.Is(err, ErrConflict):
-			return rowErr(u.nameCol, "%s", strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()))
+			return rowErr(u.nameCol, storeReason(err))
 		case err != nil:
 			return nil, "", err
 		}
@@ -147,10 +148,11 @@ func (s *Store) importArea(ctx context.Context, tx *sql.Tx, a Actor, u *areaUnit
 		return ar, "created", nil
 	}
 	if cur.ParentID != parentID {
-		return rowErr(u.codeCol, "%s %s already exists under another unit (area %d); an import does not move units", u.level, u.code, cur.ParentID)
+		return rowErr(u.codeCol, say("%s %s already exists under another unit (area %d); an import does not move units",
+			"%s %s đã có, thuộc đơn vị khác (khu vực %d); nhập tệp không chuyển đơn vị", levelTerm(u.level), u.code, cur.ParentID))
 	}
 	if cur.Level != u.level {
-		return rowErr(u.nameCol, "%q already exists as a %s", u.name, cur.Level)
+		return rowErr(u.nameCol, say("%q already exists as a %s", "%q đã có với cấp %s", u.name, levelTerm(cur.Level)))
 	}
 	p := AreaPatch{}
 	changed := false
@@ -182,15 +184,16 @@ func (s *Store) importArea(ctx context.Context, tx *sql.Tx, a Actor, u *areaUnit
 	}
 	if !changed {
 		if !a.CanSeeArea(cur.Path) && !strings.HasPrefix(a.AreaPath, cur.Path) {
-			return rowErr(u.nameCol, "outside your area")
+			return rowErr(u.nameCol, outsideArea)
 		}
 		return cur, "unchanged", nil
 	}
 	if !a.CanManageArea(cur.Path) {
-		return rowErr(u.nameCol, "outside your area: you may change only units below your own")
+		return rowErr(u.nameCol, say("outside your area: you may change only units below your own",
+			"ngoài địa bàn của bạn: chỉ được sửa đơn vị bên dưới địa bàn của mình"))
 	}
 	if err := s.writeArea(ctx, tx, a, cur, p); errors.Is(err, ErrInvalid) {
-		return rowErr(u.nameCol, "%s", strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()))
+		return rowErr(u.nameCol, storeReason(err))
 	} else if err != nil {
 		return nil, "", err
 	}

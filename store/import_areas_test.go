@@ -189,7 +189,7 @@ func TestImportAreasBadRowsChangeNothing(t *testing.T) {
 	if !errors.As(err, &ie) || !errors.Is(err, ErrInvalid) {
 		t.Fatalf("err = %v, want an *ImportError wrapping ErrInvalid", err)
 	}
-	want := []RowError{
+	want := []rowEN{
 		{3, "commune_code", `commune code "ABC" must be digits (5 of them)`},
 		{4, "commune_name", "missing commune name"},
 		{5, "adults", "1200 is more than the population 1000"},
@@ -197,8 +197,11 @@ func TestImportAreasBadRowsChangeNothing(t *testing.T) {
 		{7, "population", `"-5" is not a whole number from 0 to 1,000,000,000`},
 		{8, "commune_code", `commune "Phường Phan Đình Phùng" is already described on row 2`},
 	}
-	if diff := cmp.Diff(want, ie.Rows); diff != "" {
+	if diff := cmp.Diff(want, en(ie.Rows)); diff != "" {
 		t.Errorf("row errors (-want +got):\n%s", diff)
+	}
+	if got, want := ie.Rows[0].ReasonVI, `mã xã "ABC" phải gồm 5 chữ số`; got != want {
+		t.Errorf("Vietnamese reason = %q, want %q", got, want)
 	}
 	if got := []int{count(t, s, "areas"), count(t, s, "audit_log"), s.seqValue(t)}; !cmp.Equal(got, []int{areas, audit, seq}) {
 		t.Errorf("areas, audit rows, seq after a rejected file = %v, want %v", got, []int{areas, audit, seq})
@@ -217,24 +220,24 @@ func (s *Store) seqValue(t *testing.T) int {
 func TestImportAreasHeaderProblems(t *testing.T) {
 	tests := []struct {
 		name, csv string
-		want      []RowError
+		want      []rowEN
 	}{
-		{"no commune", "province_code,province_name\n19,X\n", []RowError{
+		{"no commune", "province_code,province_name\n19,X\n", []rowEN{
 			{1, "commune_code", "missing column (the header needs province_code, province_name, [district_code, district_name,] commune_code, commune_name)"},
 			{1, "commune_name", "missing column (the header needs province_code, province_name, [district_code, district_name,] commune_code, commune_name)"},
 		}},
-		{"half a district", "Mã tỉnh,Tên tỉnh,Mã huyện,Mã xã,Tên xã\n", []RowError{
+		{"half a district", "Mã tỉnh,Tên tỉnh,Mã huyện,Mã xã,Tên xã\n", []rowEN{
 			{1, "district_name", "missing column: a three-level file needs both district_code and district_name"},
 		}},
-		{"same column twice", "Mã tỉnh,PROVINCE CODE,Tên tỉnh,Mã xã,Tên xã\n", []RowError{
+		{"same column twice", "Mã tỉnh,PROVINCE CODE,Tên tỉnh,Mã xã,Tên xã\n", []rowEN{
 			{1, "PROVINCE CODE", `the same column as "Mã tỉnh"`},
 		}},
-		{"empty", "", []RowError{{1, "", "the file is empty"}}},
-		{"utf-16", "\xff\xfea\x00", []RowError{{1, "", `the file is UTF-16 text; save it as "CSV UTF-8"`}}},
-		{"latin-1 cell", "Mã tỉnh,Tên tỉnh,Mã xã,Tên xã\n19,T\xe9,00001,X\n", []RowError{
+		{"empty", "", []rowEN{{1, "", "the file is empty"}}},
+		{"utf-16", "\xff\xfea\x00", []rowEN{{1, "", `the file is UTF-16 text; save it as "CSV UTF-8"`}}},
+		{"latin-1 cell", "Mã tỉnh,Tên tỉnh,Mã xã,Tên xã\n19,T\xe9,00001,X\n", []rowEN{
 			{2, "Tên tỉnh", `not UTF-8 text; save the file as "CSV UTF-8"`},
 		}},
-		{"bad kind and date", "province_code,province_name,commune_code,commune_name,cap,valid_from\n19,T,00001,X,Huyện,2025-13-01\n", []RowError{
+		{"bad kind and date", "province_code,province_name,commune_code,commune_name,cap,valid_from\n19,T,00001,X,Huyện,2025-13-01\n", []rowEN{
 			{2, "cap", `"Huyện" is not a kind of commune`},
 			{2, "valid_from", `"2025-13-01" is not a date (YYYY-MM-DD or DD/MM/YYYY)`},
 		}},
@@ -247,7 +250,7 @@ func TestImportAreasHeaderProblems(t *testing.T) {
 			if !errors.As(err, &ie) {
 				t.Fatalf("err = %v, want *ImportError", err)
 			}
-			if diff := cmp.Diff(tt.want, ie.Rows); diff != "" {
+			if diff := cmp.Diff(tt.want, en(ie.Rows)); diff != "" {
 				t.Errorf("row errors (-want +got):\n%s", diff)
 			}
 		})
@@ -355,4 +358,18 @@ func FuzzImportAreas(f *testing.F) {
 			seen[u.key] = true
 		}
 	})
+}
+
+// rowEN is a RowError without its Vietnamese reason, for table tests.
+type rowEN struct {
+	Row            int
+	Column, Reason string
+}
+
+func en(rows []RowError) []rowEN {
+	out := make([]rowEN, len(rows))
+	for i, r := range rows {
+		out[i] = rowEN{r.Row, r.Column, r.Reason}
+	}
+	return out
 }

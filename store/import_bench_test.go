@@ -83,3 +83,12 @@ func BenchmarkImportUsers300(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHashPassword calibrates BenchmarkImportUsers300: a roster import
+// costs about rows × this / min(cores, hash slots).
+func BenchmarkHashPassword(b *testing.B) {
+	s := openTestStore(b)
+	for b.Loop() {
+		s.hashPassword("mat-khau-demo")
+	}
+}

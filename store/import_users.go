@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -91,7 +90,7 @@ func (s *Store) ImportUsers(ctx context.Context, a Actor, r io.Reader, opt Impor
 	cols := mapColumns(t.header, userAliases, errs)
 	for _, c := range []string{"phone", "name"} {
 		if !cols.has(c) {
-			errs.add(1, c, "missing column (the header needs at least phone and name)")
+			errs.add(1, c, say("missing column (the header needs at least phone and name)", "thiếu cột (dòng tiêu đề cần ít nhất số điện thoại và họ tên)"))
 		}
 	}
 	if err := errs.err(); err != nil {
@@ -112,13 +111,13 @@ func (s *Store) ImportUsers(ctx context.Context, a Actor, r io.Reader, opt Impor
 			switch {
 			case err == nil:
 			case errors.Is(err, ErrConflict):
-				errs.add(rr.row, cols.name("phone"), "already registered")
+				errs.add(rr.row, cols.name("phone"), alreadyRegistered)
 				continue
 			case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
-				errs.add(rr.row, "", "outside your area")
+				errs.add(rr.row, "", outsideArea)
 				continue
 			case errors.Is(err, ErrInvalid):
-				errs.add(rr.row, "", "%s", strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()))
+				errs.add(rr.row, "", storeReason(err))
 				continue
 			default:
 				return err
@@ -161,15 +160,16 @@ func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *column
 		u := &rr.user
 		phone, err := NormalizePhone(cols.get(rec, "phone"))
 		if err != nil {
-			errs.add(row, cols.name("phone"), "%s", strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()))
+			errs.add(row, cols.name("phone"), say("phone number must have 10 digits starting with 0 (or +84)",
+				"số điện thoại phải có 10 chữ số, bắt đầu bằng 0 (hoặc +84)"))
 		} else if first, dup := phones[phone]; dup {
-			errs.add(row, cols.name("phone"), "the same phone as row %d", first)
+			errs.add(row, cols.name("phone"), say("the same phone as row %d", "trùng số điện thoại với dòng %d", first))
 		} else {
 			phones[phone] = row
 			var one int
 			err := s.read.QueryRowContext(ctx, `SELECT 1 FROM users WHERE phone = ?`, phone).Scan(&one)
 			if err == nil {
-				errs.add(row, cols.name("phone"), "already registered")
+				errs.add(row, cols.name("phone"), alreadyRegistered)
 			} else if !errors.Is(err, sql.ErrNoRows) {
 				return nil, fmt.Errorf("import users: %w", err)
 			}
@@ -177,48 +177,49 @@ func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *column
 		u.Phone = phone
 		u.Name = cleanName(cols.get(rec, "name"))
 		if n := utf8.RuneCountInString(u.Name); n == 0 || n > 200 {
-			errs.add(row, cols.name("name"), "a name of 1 to 200 characters is required")
+			errs.add(row, cols.name("name"), say("a name of 1 to 200 characters is required", "cần họ tên từ 1 đến 200 ký tự"))
 		}
 		role, ok := roleWords[fold(cols.get(rec, "role"))]
 		if !ok {
-			errs.add(row, cols.name("role"), "%q is not a role (member, team_lead, coordinator, admin)", cols.get(rec, "role"))
+			errs.add(row, cols.name("role"), say("%q is not a role (member, team_lead, coordinator, admin)",
+				"%q không phải vai trò (thành viên, tổ trưởng, điều phối, quản trị)", cols.get(rec, "role")))
 		}
 		u.Role = role
 		if u.Gender, ok = genderWords[fold(cols.get(rec, "gender"))]; !ok {
-			errs.add(row, cols.name("gender"), "%q is not a gender (nam, nữ, khác)", cols.get(rec, "gender"))
+			errs.add(row, cols.name("gender"), say("%q is not a gender (nam, nữ, khác)", "%q không phải giới tính (nam, nữ, khác)", cols.get(rec, "gender")))
 		}
 		u.Password = cols.get(rec, "password")
 		if u.Password == "" {
 			u.Password, rr.generated = randomPassword(), true
 		} else if n := utf8.RuneCountInString(u.Password); n < 8 || n > 128 {
-			errs.add(row, cols.name("password"), "a password needs 8 to 128 characters")
+			errs.add(row, cols.name("password"), say("a password needs 8 to 128 characters", "mật khẩu cần từ 8 đến 128 ký tự"))
 		}
 		teamCell, areaCode := cols.get(rec, "team"), cols.get(rec, "area_code")
 		switch role {
 		case RoleMember, RoleTeamLead:
 			if teamCell == "" {
-				errs.add(row, cols.name("team"), "a %s needs a team", role)
+				errs.add(row, cols.name("team"), say("a %s needs a team", "%s cần thuộc một tổ", roleTerm(role)))
 				break
 			}
 			ref, err := s.findTeam(ctx, a, teamCell, areaCode, teams, areas)
 			if err != nil {
 				return nil, err
 			}
-			if ref.reason != "" {
-				errs.add(row, cols.name(ref.column), "%s", ref.reason)
+			if ref.reason.en != "" {
+				errs.add(row, cols.name(ref.column), ref.reason)
 			}
 			u.TeamID = ref.id
 		case RoleCoordinator:
 			if areaCode == "" {
-				errs.add(row, cols.name("area_code"), "a coordinator needs the code of their area")
+				errs.add(row, cols.name("area_code"), say("a coordinator needs the code of their area", "điều phối viên cần mã địa bàn"))
 				break
 			}
 			ref, err := s.findAreaByCode(ctx, areaCode, areas)
 			if err != nil {
 				return nil, err
 			}
-			if ref.reason != "" {
-				errs.add(row, cols.name("area_code"), "%s", ref.reason)
+			if ref.reason.en != "" {
+				errs.add(row, cols.name("area_code"), ref.reason)
 			}
 			u.AreaID = ref.id
 		}
@@ -238,7 +239,7 @@ func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *column
 			case RoleAdmin:
 				col = "role"
 			}
-			errs.add(row, cols.name(col), "outside your area")
+			errs.add(row, cols.name(col), outsideArea)
 			continue
 		case err != nil:
 			return nil, err
@@ -251,13 +252,18 @@ func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *column
 type areaRef struct {
 	id     int64
 	path   string
-	reason string
+	reason msg // why there is no single area
 }
 
 type teamRef struct {
 	id     int64
 	column string
-	reason string
+	reason msg // why there is no single team
+}
+
+func roleTerm(r Role) term {
+	return term{string(r), map[Role]string{RoleMember: "thành viên", RoleTeamLead: "tổ trưởng",
+		RoleCoordinator: "điều phối viên", RoleAdmin: "quản trị viên"}[r]}
 }
 
 // findAreaByCode finds the one area with an official code (any level).
@@ -282,11 +288,11 @@ func (s *Store) findAreaByCode(ctx context.Context, code string, cache map[strin
 	var ref areaRef
 	switch len(found) {
 	case 0:
-		ref.reason = fmt.Sprintf("no area has the code %q", code)
+		ref.reason = say("no area has the code %q", "không có địa bàn nào mã %q", code)
 	case 1:
 		ref = found[0]
 	default:
-		ref.reason = fmt.Sprintf("several areas have the code %q", code)
+		ref.reason = say("several areas have the code %q", "nhiều địa bàn có mã %q", code)
 	}
 	cache[code] = ref
 	return ref, nil
@@ -335,7 +341,7 @@ func (s *Store) findTeam(ctx context.Context, a Actor, cell, areaCode string, ca
 		if err != nil {
 			return ref, err
 		}
-		if ar.reason != "" {
+		if ar.reason.en != "" {
 			ref.column, ref.reason = "area_code", ar.reason
 			cache[key] = ref
 			return ref, nil
@@ -366,14 +372,14 @@ func (s *Store) findTeam(ctx context.Context, a Actor, cell, areaCode string, ca
 	}
 	switch len(ids) {
 	case 0:
-		ref.reason = fmt.Sprintf("no active team named %q", cell)
+		ref.reason = say("no active team named %q", "không có tổ đang hoạt động tên %q", cell)
 		if areaCode != "" {
-			ref.reason += fmt.Sprintf(" in area %s", areaCode)
+			ref.reason = say("no active team named %q in area %s", "không có tổ đang hoạt động tên %q trong địa bàn %s", cell, areaCode)
 		}
 	case 1:
 		ref.id = ids[0]
 	default:
-		ref.reason = fmt.Sprintf("%d teams are named %q: give the team id or an area_code", len(ids), cell)
+		ref.reason = say("%d teams are named %q: give the team id or an area_code", "có %d tổ tên %q: hãy ghi mã số của tổ hoặc mã địa bàn", len(ids), cell)
 	}
 	cache[key] = ref
 	return ref, nil

@@ -130,7 +130,7 @@ func TestImportUsersBadRowsChangeNothing(t *testing.T) {
 	if !errors.As(err, &ie) {
 		t.Fatalf("err = %v, want *ImportError", err)
 	}
-	want := []RowError{
+	want := []rowEN{
 		{3, "phone", "the same phone as row 2"},
 		{4, "phone", "already registered"},
 		{5, "phone", "phone number must have 10 digits starting with 0 (or +84)"},
@@ -140,7 +140,7 @@ func TestImportUsersBadRowsChangeNothing(t *testing.T) {
 		{9, "area_code", "a coordinator needs the code of their area"},
 		{10, "team", `2 teams are named "Tổ CNSCĐ Xóm Đồng Cẩm": give the team id or an area_code`},
 	}
-	if diff := cmp.Diff(want, ie.Rows); diff != "" {
+	if diff := cmp.Diff(want, en(ie.Rows)); diff != "" {
 		t.Errorf("row errors (-want +got):\n%s", diff)
 	}
 	if got := []int{count(t, s, "users"), count(t, s, "audit_log")}; !cmp.Equal(got, []int{users, audit}) {
@@ -216,12 +216,12 @@ func TestImportUsersAuthorization(t *testing.T) {
 	if !errors.As(err, &ie) {
 		t.Fatalf("err = %v, want *ImportError", err)
 	}
-	want := []RowError{
+	want := []rowEN{
 		{3, "team", "outside your area"},
 		{4, "area_code", "outside your area"}, // a coordinator of their own commune: not strictly below them
 		{5, "role", "outside your area"},
 	}
-	if diff := cmp.Diff(want, ie.Rows); diff != "" {
+	if diff := cmp.Diff(want, en(ie.Rows)); diff != "" {
 		t.Errorf("row errors (-want +got):\n%s", diff)
 	}
 	if got := count(t, s, "users"); got != before {
