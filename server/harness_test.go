@@ -35,8 +35,8 @@ type testEnv struct {
 	tokens *mobileapi.Tokens
 
 	province, communeA, communeB, villageA1, villageA2, villageB1 *store.Area
-	teamA1, teamA2, teamB1                                         *store.Team
-	users                                                          map[string]*store.User // by fixture name
+	teamA1, teamA2, teamB1                                        *store.Team
+	users                                                         map[string]*store.User // by fixture name
 }
 
 func newTestEnv(t *testing.T) *testEnv {
