@@ -562,3 +562,30 @@ func TestSyncGzipBothWays(t *testing.T) {
 		t.Errorf("gzip pull does not hold the pushed log: %.200s", plain)
 	}
 }
+
+// A team moved to another commune leaves the old coordinator's area scope:
+// the cursor's team-set fingerprint changes and the scope resets, so the
+// old coordinator's copy drops the team's rows and the new one gets them.
+func TestSyncTeamMovedBetweenAreasResetsAreaScopes(t *testing.T) {
+	e := newTestEnv(t)
+	e.push("memberA1", logCreate(1, uuidN(1)))
+	var ra, rb replica
+	e.syncAll("coordA", &ra, 500)
+	e.syncAll("coordB", &rb, 500)
+	to := e.villageB1.ID
+	if _, err := e.store.UpdateTeam(context.Background(), store.System, e.teamA1.ID, store.TeamPatch{AreaID: &to}); err != nil {
+		t.Fatal(err)
+	}
+	scopeA, scopeB := fmt.Sprintf("area:%d", e.communeA.ID), fmt.Sprintf("area:%d", e.communeB.ID)
+	if p := e.pull("coordA", ra.cursors, 500); !contains(p.Resets, scopeA) {
+		t.Errorf("coordinator A resets = %v, want %s", p.Resets, scopeA)
+	}
+	e.syncAll("coordA", &ra, 500)
+	e.syncAll("coordB", &rb, 500)
+	if _, ok := ra.rows[scopeA]["assistance_logs/"+uuidN(1)]; ok {
+		t.Errorf("coordinator A still holds the moved team's log")
+	}
+	if _, ok := rb.rows[scopeB]["assistance_logs/"+uuidN(1)]; !ok {
+		t.Errorf("coordinator B did not get the moved team's log")
+	}
+}

@@ -129,6 +129,12 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 		wantTag := ""
 		if sc.kind == scopeCatalog {
 			wantTag = strconv.FormatInt(userVersion, 10)
+		} else if sc.area != "" {
+			// An area scope holds its teams' rows: a team moving in or out
+			// changes the set, so the cursor carries the set's fingerprint.
+			if wantTag, err = teamSetTag(ctx, tx, sc.area); err != nil {
+				return nil, err
+			}
 		}
 		// Older than the tombstone horizon or a rule change, from the
 		// future (a restored backup), or a catalog from before the user
@@ -147,6 +153,20 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 		resp.Scopes[sc.name] = ch
 	}
 	return resp, nil
+}
+
+// teamSetTag fingerprints the set of teams under an area.
+func teamSetTag(ctx context.Context, tx *sql.Tx, path string) (string, error) {
+	lo, hi := subtreeRange(path)
+	var n, sum, sq int64
+	err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(sum(t.id), 0), COALESCE(sum(t.id * t.id), 0)
+		FROM teams t JOIN areas a ON a.id = t.area_id WHERE a.path >= ? AND a.path < ?`, lo, hi).Scan(&n, &sum, &sq)
+	if err != nil {
+		return "", fmt.Errorf("pull: %w", err)
+	}
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d:%d:%d", n, sum, sq)
+	return strconv.FormatUint(uint64(h.Sum32()), 36), nil
 }
 
 type pullBudget struct{ rows, bytes int }
@@ -228,8 +248,11 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 		if !ok {
 			continue
 		}
+		// The page's rowids come from an index-only scan on (team_id,
+		// version); only the rows of the page are read and turned to JSON.
 		q := `SELECT CAST(` + idColOf(t) + ` AS TEXT), r.version, ` + t.pullCols + ` FROM ` + t.pullFrom +
-			` WHERE ` + filter + ` AND r.version > ? AND ` + t.live + ` ORDER BY r.version LIMIT ?`
+			` WHERE r.rowid IN (SELECT r.rowid FROM ` + t.pullFrom + ` WHERE ` + filter + ` AND r.version > ? AND ` +
+			t.live + ` ORDER BY r.version LIMIT ?) ORDER BY r.version`
 		cs, err := queryChanges(ctx, tx, t.name, q, append(args, cursor, want)...)
 		if err != nil {
 			return nil, err

@@ -110,7 +110,8 @@ CREATE TABLE assistance_logs (
 	created_at   TEXT NOT NULL,
 	updated_at   TEXT NOT NULL
 ) STRICT;
-CREATE INDEX assistance_logs_team_version ON assistance_logs (team_id, version);
+-- Live rows only: a pull page is then an index-only range scan.
+CREATE INDEX assistance_logs_team_version ON assistance_logs (team_id, version) WHERE deleted = 0;
 CREATE INDEX assistance_logs_citizen ON assistance_logs (citizen_ref) WHERE citizen_ref IS NOT NULL;
 
 -- Outcomes of a log, one row per service, for reporting by service and area.
@@ -150,7 +151,7 @@ CREATE TABLE training_sessions (
 	created_at     TEXT NOT NULL,
 	updated_at     TEXT NOT NULL
 ) STRICT;
-CREATE INDEX training_sessions_team_version ON training_sessions (team_id, version);
+CREATE INDEX training_sessions_team_version ON training_sessions (team_id, version) WHERE deleted = 0;
 
 -- One row per person per session. The id is derived on the server from
 -- (session, person key), so two phones adding the same person converge.
