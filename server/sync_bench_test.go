@@ -271,4 +271,3 @@ func peakRSSMB() float64 {
 	}
 	return 0
 }
-

@@ -589,3 +589,32 @@ func TestSyncTeamMovedBetweenAreasResetsAreaScopes(t *testing.T) {
 		t.Errorf("coordinator B did not get the moved team's log")
 	}
 }
+
+// A reinstalled app (new device, mids from 1) re-sends a create the server
+// already has: from the same author it is a patch, not a second row.
+func TestSyncCreateOfExistingIDBySameAuthorIsPatch(t *testing.T) {
+	e := newTestEnv(t)
+	e.push("memberA1", logCreate(1, uuidN(1)))
+	dev := "00000000-0000-4000-8000-0000000000ff"
+	tok, err := e.tokens.Issue(e.users["memberA1"].ID, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/v1/sync/push", tok, map[string]any{"protocol": 1, "device_id": dev, "schema_version": 1,
+		"mutations": []mut{logCreate(1, uuidN(1), "notes", "again")}})
+	var p pushResp
+	json.Unmarshal(r.Body, &p)
+	if diff := cmp.Diff([]string{"applied"}, statuses(p)); diff != "" {
+		t.Errorf("(-want +got):\n%s\n%s", diff, r.Body)
+	}
+	var n int
+	var notes string
+	rawDB(t, e).QueryRow(`SELECT count(*), max(notes) FROM assistance_logs`).Scan(&n, &notes)
+	if n != 1 || notes != "again" {
+		t.Errorf("rows, notes = %d, %q; want 1, again", n, notes)
+	}
+	// The same id from another author is refused.
+	if diff := cmp.Diff([]string{"rejected/forbidden"}, statuses(e.push("leadA1", logCreate(1, uuidN(1))))); diff != "" {
+		t.Errorf("other author (-want +got):\n%s", diff)
+	}
+}

@@ -234,12 +234,11 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 }
 
 // applyGroup applies one mutation, or one tx group all or nothing, inside a
-// savepoint. Results land in fresh (indexed from start).
+// savepoint. Results land in fresh (indexed from start). A row the schema
+// refuses (a CHECK the parser did not foresee) rejects the mutation alone.
 func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group []int, fresh []Result, start int) error {
-	if len(group) > 1 {
-		if _, err := p.tx.ExecContext(p.ctx, `SAVEPOINT push_group`); err != nil {
-			return err
-		}
+	if err := p.exec(`SAVEPOINT push_group`); err != nil {
+		return err
 	}
 	failed := -1
 	for _, i := range group {
@@ -252,9 +251,12 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 			var err error
 			r, err = p.s.tables[m.Table].apply(p, m, parsed[i])
 			var rj *rejectErr
-			if errors.As(err, &rj) {
+			switch {
+			case errors.As(err, &rj):
 				r = *rj.r
-			} else if err != nil {
+			case errors.Is(err, ErrInvalid):
+				r = *reject(CodeValidation)
+			case err != nil:
 				return fmt.Errorf("push %s %s: %w", m.Table, m.ID, err)
 			}
 		}
@@ -262,26 +264,19 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 		fresh[i-start] = r
 		if r.Status == StatusRejected {
 			failed = i
-			if len(group) > 1 {
-				break
-			}
-			continue
+			break
 		}
 		if err := p.s.audit(p.ctx, p.tx, p.actor, m.Mid, m.Op, m.Table, m.ID, auditFields(m)); err != nil {
 			return err
 		}
 	}
-	if len(group) == 1 {
-		return nil
-	}
 	if failed < 0 {
-		_, err := p.tx.ExecContext(p.ctx, `RELEASE push_group`)
+		return p.exec(`RELEASE push_group`)
+	}
+	if err := p.exec(`ROLLBACK TO push_group`); err != nil {
 		return err
 	}
-	if _, err := p.tx.ExecContext(p.ctx, `ROLLBACK TO push_group`); err != nil {
-		return err
-	}
-	if _, err := p.tx.ExecContext(p.ctx, `RELEASE push_group`); err != nil {
+	if err := p.exec(`RELEASE push_group`); err != nil {
 		return err
 	}
 	for _, i := range group {
