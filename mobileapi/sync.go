@@ -66,7 +66,7 @@ type syncPullRequest struct {
 	Protocol      int               `json:"protocol" validate:"eq=1"`
 	DeviceID      string            `json:"device_id" validate:"required,uuid"`
 	SchemaVersion int               `json:"schema_version" validate:"required,gte=1"`
-	Cursors       map[string]string `json:"cursors" validate:"max=20"`
+	Cursors       map[string]string `json:"cursors" validate:"max=20,dive,keys,max=64,endkeys,max=64"`
 	Limit         int               `json:"limit" validate:"gte=0,lte=500"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -516,12 +517,17 @@ func TestSyncReadOnlyTables(t *testing.T) {
 
 func TestSyncEnvelopeChecks(t *testing.T) {
 	e := newTestEnv(t)
+	var big []mut
+	for i := 1; i <= 200; i++ {
+		big = append(big, logCreate(int64(i), uuidN(i), "notes", strings.Repeat("n", 2700)))
+	}
 	cases := []struct {
 		name     string
 		body     map[string]any
 		wantCode string
 		want     int
 	}{
+		{"body over 512 KB", map[string]any{"protocol": 1, "device_id": e.deviceOf("memberA1"), "schema_version": 1, "mutations": big}, "too_large", 413},
 		{"another user's device", map[string]any{"protocol": 1, "device_id": e.deviceOf("memberA2"), "schema_version": 1}, "forbidden", 403},
 		{"unsupported schema", map[string]any{"protocol": 1, "device_id": e.deviceOf("memberA1"), "schema_version": 99}, "unsupported_schema", 409},
 		{"too many mutations", map[string]any{"protocol": 1, "device_id": e.deviceOf("memberA1"), "schema_version": 1, "mutations": make([]mut, 201)}, "validation_failed", 422},
