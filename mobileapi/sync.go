@@ -12,6 +12,35 @@ import (
 	"toso/store"
 )
 
+// Sync endpoints (SYNC.md is the contract). What a phone must do beyond
+// the contract's text, as this server implements it:
+//
+//   - Push: mids are consecutive within a request; a tx group is a run of
+//     adjacent mutations. A 409 mid_gap says which mid to send next
+//     ("expected"). A 200 with retry_after means the server stopped early:
+//     results cover mids up to last_mid, send the rest again later. A 503
+//     "unavailable" carries last_mid and retry_after too.
+//   - Creates should carry "team_id" (the team the record was made in): a
+//     member moved since then gets rejected/forbidden instead of the record
+//     silently landing in the new team. Other server-owned fields
+//     (version, area_id, created_by, locked, citizen_ref…) are ignored.
+//   - Session attendees: the server derives the row id from (session,
+//     person); when it differs from the phone's, the result's "id" names
+//     it. The phone renames its row; the old id keeps working as an alias.
+//   - training_sessions patches: base_version is the row version the edit
+//     started from; a field changed on the server since then is a race
+//     (result "merged", the overwritten value in sync_conflicts). A
+//     backward status never applies and is recorded the same way.
+//   - Pull: cursors are opaque strings ("9050" or "9050.<tag>"): store and
+//     send back what the server gave. On scopes_removed, delete the scope's
+//     rows (keep outbox entries: they come back as results). A scope in
+//     resets is served from the start in that same response: drop its rows
+//     before applying the changes (or push the outbox first and pull it
+//     again from ""); outbox entries are never dropped.
+//   - digest.hash is the sum mod 2^64 of FNV-1a-64 over
+//     "table:id:version" of the scope's rows, as 16 hex digits; the id of
+//     services, barriers and indicators is their code, of areas the number.
+
 // syncPushRequest is the body of POST /v1/sync/push (SYNC.md). Mutations
 // are validated one by one in the store, so one bad record never blocks
 // the rest; only the envelope is validated here.
