@@ -295,8 +295,16 @@ func TestSyncSessionSameFieldClash(t *testing.T) {
 	patch := func(key string, mid int64, fields map[string]any) pushResult {
 		return e.push(key, mut{"mid": mid, "table": "training_sessions", "op": "patch", "id": session, "base_version": base, "fields": fields}).Results[0]
 	}
-	first := patch("memberA1", 1, map[string]any{"notes": "from member", "attendees": 12})
+	// Two offline edits by one member on the same base supersede each other.
+	if diff := cmp.Diff([]string{"applied"}, statuses(e.push("memberA1", mut{"mid": 1, "table": "training_sessions", "op": "patch", "id": session,
+		"base_version": base, "fields": map[string]any{"notes": "draft"}}))); diff != "" {
+		t.Errorf("own first edit (-want +got):\n%s", diff)
+	}
+	first := patch("memberA1", 2, map[string]any{"notes": "from member", "attendees": 12})
 	second := patch("leadA1", 2, map[string]any{"notes": "from lead", "place": "School"})
+	if got := countRows(t, e, `SELECT count(*) FROM sync_conflicts`); got != 1 {
+		t.Errorf("conflicts = %d, want 1 (the member's own edits do not conflict)", got)
+	}
 	if first.Status != "applied" {
 		t.Errorf("first: %s, want applied", first.Status)
 	}
@@ -336,7 +344,11 @@ func TestSyncSessionSameFieldClash(t *testing.T) {
 		t.Errorf("conflict (-want +got):\n%s", diff)
 	}
 	// Resolving is a patch, by the loser.
-	p := e.push("memberA1", mut{"mid": 2, "table": "sync_conflicts", "op": "patch", "id": second.ConflictID, "fields": map[string]any{"resolved": true}})
+	if diff := cmp.Diff([]string{"rejected/forbidden"}, statuses(e.push("memberA2", mut{"mid": 1, "table": "sync_conflicts", "op": "patch",
+		"id": second.ConflictID, "fields": map[string]any{"resolved": true}}))); diff != "" {
+		t.Errorf("resolve by another team's member (-want +got):\n%s", diff)
+	}
+	p := e.push("memberA1", mut{"mid": 3, "table": "sync_conflicts", "op": "patch", "id": second.ConflictID, "fields": map[string]any{"resolved": true}})
 	if diff := cmp.Diff([]string{"applied"}, statuses(p)); diff != "" {
 		t.Errorf("resolve (-want +got):\n%s", diff)
 	}

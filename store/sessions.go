@@ -197,9 +197,11 @@ func applySession(p *pushTx, m *Mutation, parsed any) (Result, error) {
 		if name == "status" && json.Unmarshal([]byte(nv), &next) == nil && !forwardStatus(status, next) {
 			// Status only moves forward: the backward value loses.
 			lost, won, lostBy, apply = nv, old, a.UserID, false
-		} else if cur.Versions[name].V > m.BaseVersion {
-			// Changed since the writer's base: last arrival wins, the
-			// overwritten value is kept in sync_conflicts.
+		} else if fv := cur.Versions[name]; fv.V > m.BaseVersion && fv.By != a.UserID {
+			// Changed by someone else since the writer's base: last
+			// arrival wins, the overwritten value is kept in
+			// sync_conflicts. (A user's own earlier edit, queued offline
+			// on the same base, is simply superseded.)
 			lost, won, lostBy = old, nv, cur.Versions[name].By
 		}
 		if lost != "" {
