@@ -1,16 +1,21 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v3"
 	"github.com/google/uuid"
 
 	"toso/mobileapi"
@@ -62,27 +67,10 @@ func BenchmarkSyncPush(b *testing.B) {
 	var rawBatches [][]benchLog
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		team := (i * 7919) % *benchTeams
-		uid := benchMember(team, i%5)
-		dev := benchDevice(uid)
+		uid, dev, muts, rows := benchBatch(i, batch, mids)
 		a, err := st.Actor(ctx, uid, dev)
 		if err != nil {
 			b.Fatal(err)
-		}
-		muts := make([]store.Mutation, batch)
-		rows := make([]benchLog, batch)
-		for k := range muts {
-			rows[k] = benchLogRow(i*batch+k, *benchTeams, benchServices)
-			rows[k].team, rows[k].by = team+1, uid
-			mids[uid]++
-			f := map[string]json.RawMessage{
-				"occurred_at":       json.RawMessage(strconv.Quote(rows[k].occurred)),
-				"citizen_id_number": json.RawMessage(strconv.Quote(randomDigits(12))),
-				"age_band":          json.RawMessage(`"25_34"`),
-				"gender":            json.RawMessage(`"female"`),
-				"outcomes":          json.RawMessage(rows[k].outcomesJSON),
-			}
-			muts[k] = store.Mutation{Mid: mids[uid], Table: "assistance_logs", Op: "create", ID: uuid.NewString(), Fields: f}
 		}
 		rawBatches = append(rawBatches, rows)
 		t0 := time.Now()
@@ -115,6 +103,76 @@ func BenchmarkSyncPush(b *testing.B) {
 	b.ReportMetric(100*pushRate/rawRate, "push/raw-%")
 	reportLatencies(b, "push", pushD)
 	reportLatencies(b, "raw", rawD)
+}
+
+// benchBatch is the i-th push: n new logs by one member of a team, with
+// the rows the baseline inserts for it.
+func benchBatch(i, n int, mids map[int64]int64) (int64, string, []store.Mutation, []benchLog) {
+	team := (i * 7919) % *benchTeams
+	uid := benchMember(team, i%5)
+	muts := make([]store.Mutation, n)
+	rows := make([]benchLog, n)
+	for k := range muts {
+		rows[k] = benchLogRow(i*n+k, *benchTeams, benchServices)
+		rows[k].team, rows[k].by = team+1, uid
+		mids[uid]++
+		f := map[string]json.RawMessage{
+			"occurred_at":       json.RawMessage(strconv.Quote(rows[k].occurred)),
+			"citizen_id_number": json.RawMessage(strconv.Quote(randomDigits(12))),
+			"age_band":          json.RawMessage(`"25_34"`),
+			"gender":            json.RawMessage(`"female"`),
+			"outcomes":          json.RawMessage(rows[k].outcomesJSON),
+		}
+		muts[k] = store.Mutation{Mid: mids[uid], Table: "assistance_logs", Op: "create", ID: uuid.NewString(), Fields: f}
+	}
+	return uid, benchDevice(uid), muts, rows
+}
+
+// BenchmarkSyncPushHTTP is the same push through the whole HTTP stack
+// (auth, JSON binding, the handler, the response), in-process.
+func BenchmarkSyncPushHTTP(b *testing.B) {
+	st, _ := openBench(b)
+	srv, err := New(Config{Addr: "127.0.0.1:0", JWTSecret: testSecret}, st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokens, err := mobileapi.NewTokens(testSecret, time.Hour, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 200
+	mids := map[int64]int64{}
+	var pushD []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		uid, dev, muts, _ := benchBatch(i, batch, mids)
+		tok, err := tokens.Issue(uid, dev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wire := make([]map[string]any, len(muts))
+		for k, m := range muts {
+			wire[k] = map[string]any{"mid": m.Mid, "table": m.Table, "op": m.Op, "id": m.ID, "fields": m.Fields}
+		}
+		body, _ := json.Marshal(map[string]any{"protocol": 1, "device_id": dev, "schema_version": 1, "mutations": wire})
+		req, _ := http.NewRequest("POST", "/v1/sync/push", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		t0 := time.Now()
+		resp, err := srv.App().Test(req, fiber.TestConfig{Timeout: time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		pushD = append(pushD, time.Since(t0))
+		if resp.StatusCode != 200 || bytes.Contains(out, []byte(`"rejected"`)) {
+			b.Fatalf("push: %d %.300s", resp.StatusCode, out)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(pushD)*batch)/sum(pushD).Seconds(), "push-mut/s")
+	reportLatencies(b, "push", pushD)
 }
 
 // rawInsert is the baseline: the same rows, written with plain SQL.
