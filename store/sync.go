@@ -92,8 +92,16 @@ const (
 )
 
 // syncTable is how one table takes part in sync. The registry (syncTables)
-// is the extension point: a new synced table adds one entry here with its
+// is the extension point: a new synced table adds one entry there with its
 // pull SQL and, if phones may write it, its parse and apply functions.
+//
+// What a registered table must have: a `version` column set to a seq from
+// pushTx.nextSeq (or nextSeq outside a push) on every change, and an index
+// on (scope column, version); team-scope tables a `team_id` column,
+// user-scope tables (e.g. announcement_receipts) a `user_id` column. A row
+// deleted for good leaves a tombstone (pushTx.tombstone) in its scope and
+// fails the `live` condition. apply returns a Result (rejections included)
+// and an error only for faults; it must reject before it writes.
 type syncTable struct {
 	name  string
 	scope scopeKind
