@@ -176,7 +176,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := cfg.logger(stderr)
-	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists", dest)
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if *phone == "" || *name == "" || len(password) < 8 {
 		return fmt.Errorf("%w: -phone, -name and a password of at least 8 characters are required", errUsage)
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/compress"
 
 	"toso/store"
 )
@@ -95,6 +96,12 @@ func (a *API) Register(r fiber.Router) {
 	v1.Get("/users/:id", auth, a.getUser)
 	v1.Patch("/users/:id", auth, a.updateUser)
 	v1.Post("/users/import", auth, a.importUsers)
+
+	// Sync (SYNC.md): gzip both ways; the request body is decompressed by
+	// Fiber (within BodyLimit) when Content-Encoding says gzip.
+	gz := compress.New()
+	v1.Post("/sync/push", auth, gz, a.syncPush)
+	v1.Post("/sync/pull", auth, gz, a.syncPull)
 }
 
 const actorKey = "toso.actor"

@@ -146,6 +146,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	go func() {
 		errc <- s.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
 	}()
+	go s.pruneSync(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -157,4 +158,21 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		err = errors.Join(err, lerr)
 	}
 	return err
+}
+
+// pruneSync drops sync tombstones past the 180-day horizon and old stored
+// push results, at start and then daily, until ctx ends.
+func (s *Server) pruneSync(ctx context.Context) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.store.PruneSync(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("prune sync", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -213,3 +213,76 @@ func (s *Store) loadActor(ctx context.Context, userID int64, deviceID, sessionID
 	}
 	return a, nil
 }
+
+// TeamRow is where a synced row sits, for policy questions about it.
+type TeamRow struct {
+	TeamID    int64
+	TeamPath  string // materialized path of the team's area
+	CreatedBy int64
+}
+
+// CanWriteTeamData: admins; coordinators for teams in their subtree;
+// members and leads for their current team.
+func (a Actor) CanWriteTeamData(teamID int64, teamPath string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return strings.HasPrefix(teamPath, a.AreaPath)
+	case RoleMember, RoleTeamLead:
+		return teamID == a.TeamID
+	}
+	return false
+}
+
+// CanWriteLog: an assistance log has a single author. The author while in
+// the log's team, the team's lead, a coordinator of the area and admins may
+// change it. A member moved to another team loses the old team's logs.
+func (a Actor) CanWriteLog(r TeamRow) bool {
+	switch a.Role {
+	case RoleMember:
+		return r.TeamID == a.TeamID && r.CreatedBy == a.UserID
+	case RoleTeamLead:
+		return r.TeamID == a.TeamID
+	}
+	return a.CanWriteTeamData(r.TeamID, r.TeamPath)
+}
+
+// CanEditLocked: locked rows (reviewed logs, locked sessions) are changed
+// only by coordinators of the area and admins.
+func (a Actor) CanEditLocked(teamPath string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return strings.HasPrefix(teamPath, a.AreaPath)
+	}
+	return false
+}
+
+// CanLockSession: moving a session to `locked` is a review decision.
+func (a Actor) CanLockSession(teamPath string) bool { return a.CanEditLocked(teamPath) }
+
+// CanReportProgress: team leads for their team, coordinators of the area
+// and admins append progress reports.
+func (a Actor) CanReportProgress(teamID int64, teamPath string) bool {
+	if a.Role == RoleMember {
+		return false
+	}
+	return a.CanWriteTeamData(teamID, teamPath)
+}
+
+// CanVoidProgress: only coordinators of the area and admins void a report.
+func (a Actor) CanVoidProgress(teamPath string) bool { return a.CanEditLocked(teamPath) }
+
+// CanResolveConflict: the user whose value lost (while still in the team),
+// the team's lead, coordinators of the area and admins.
+func (a Actor) CanResolveConflict(r TeamRow, lostBy int64) bool {
+	switch a.Role {
+	case RoleMember:
+		return r.TeamID == a.TeamID && lostBy == a.UserID
+	case RoleTeamLead:
+		return r.TeamID == a.TeamID
+	}
+	return a.CanWriteTeamData(r.TeamID, r.TeamPath)
+}

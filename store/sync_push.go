@@ -1,0 +1,391 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// PushRequest is a batch of mutations from one device, in mid order.
+type PushRequest struct {
+	DeviceID   string
+	AppVersion string
+	Mutations  []Mutation
+	// SoftDeadline, when set, is when processing stops taking new
+	// mutations: what is done is committed and the rest is left for a retry.
+	SoftDeadline time.Time
+}
+
+// PushResponse is the outcome of a push. RetryAfter > 0 means the server
+// stopped early (a temporary fault) and mutations after LastMid are
+// unprocessed.
+type PushResponse struct {
+	LastMid    int64
+	Results    []Result
+	RetryAfter int
+	ServerTime time.Time
+}
+
+// pushTx is the state of one push inside its write transaction.
+type pushTx struct {
+	s     *Store
+	ctx   context.Context
+	tx    *sql.Tx
+	actor Actor
+	mid   int64
+	now   string
+	seq   int64 // the last allocated seq; written back before commit
+	teams map[int64]teamPlace
+	stmts map[string]*sql.Stmt
+}
+
+type teamPlace struct {
+	AreaID int64
+	Path   string
+}
+
+// nextSeq allocates the next change sequence number. The seq row is read
+// at the start of the transaction and written back before commit: one
+// writer, so this is the same counter nextSeq advances, without a
+// statement per change.
+func (p *pushTx) nextSeq() int64 { p.seq++; return p.seq }
+
+// stmt prepares q once per push.
+func (p *pushTx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := p.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := p.tx.PrepareContext(p.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p.stmts[q] = st
+	return st, nil
+}
+
+func (p *pushTx) exec(q string, args ...any) error {
+	st, err := p.stmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(p.ctx, args...)
+	return err
+}
+
+func (p *pushTx) queryRow(q string, args ...any) (*sql.Row, error) {
+	st, err := p.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(p.ctx, args...), nil
+}
+
+// team returns the team's area and path (cached for the push).
+func (p *pushTx) team(id int64) (teamPlace, bool, error) {
+	if tp, ok := p.teams[id]; ok {
+		return tp, true, nil
+	}
+	var tp teamPlace
+	row, err := p.queryRow(`SELECT t.area_id, a.path FROM teams t JOIN areas a ON a.id = t.area_id WHERE t.id = ?`, id)
+	if err != nil {
+		return tp, false, err
+	}
+	err = row.Scan(&tp.AreaID, &tp.Path)
+	if errors.Is(err, sql.ErrNoRows) {
+		return tp, false, nil
+	} else if err != nil {
+		return tp, false, err
+	}
+	p.teams[id] = tp
+	return tp, true, nil
+}
+
+// tombstone records that row id of tbl left scope at seq.
+func (p *pushTx) tombstone(scope, tbl, id string, seq int64) error {
+	return p.exec(`INSERT INTO tombstones (seq, scope, tbl, row_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		seq, scope, tbl, id, p.now)
+}
+
+func teamScope(id int64) string { return "team:" + strconv.FormatInt(id, 10) }
+
+// Push applies a batch of mutations from one device, idempotently: results
+// are stored with the effects and a retried mid gets its stored result.
+func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushResponse, error) {
+	muts := req.Mutations
+	if len(muts) > MaxPushMutations {
+		return nil, fmt.Errorf("at most %d mutations per push: %w", MaxPushMutations, ErrInvalid)
+	}
+	seenTx := map[string]bool{}
+	for i := range muts {
+		if muts[i].Mid <= 0 || (i > 0 && muts[i].Mid != muts[i-1].Mid+1) {
+			return nil, fmt.Errorf("mids must be positive and consecutive: %w", ErrInvalid)
+		}
+		// A tx group is a run of adjacent mutations, so a batch cut short
+		// never leaves half a group behind the committed prefix.
+		if t := muts[i].Tx; t != "" && (i == 0 || muts[i-1].Tx != t) {
+			if seenTx[t] {
+				return nil, fmt.Errorf("the mutations of tx %q must be adjacent: %w", t, ErrInvalid)
+			}
+			seenTx[t] = true
+		}
+	}
+	now := s.now()
+	cat, err := s.loadCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Parse and validate everything before taking the write lock.
+	parsed := make([]any, len(muts))
+	pre := make([]*Result, len(muts))
+	for i := range muts {
+		parsed[i], pre[i] = s.parseMutation(&muts[i], cat, now)
+	}
+
+	resp := &PushResponse{ServerTime: now, Results: make([]Result, 0, len(muts))}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}, stmts: map[string]*sql.Stmt{}}
+		defer func() {
+			for _, st := range p.stmts {
+				st.Close()
+			}
+		}()
+		lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
+		if err != nil {
+			return err
+		}
+		resp.LastMid = lastMid
+		if len(muts) == 0 {
+			return nil
+		}
+		if muts[0].Mid > lastMid+1 {
+			return &MidGapError{Expected: lastMid + 1}
+		}
+		stored, err := storedResults(ctx, tx, req.DeviceID, muts[0].Mid, min(lastMid, muts[len(muts)-1].Mid))
+		if err != nil {
+			return err
+		}
+		start := 0
+		for ; start < len(muts) && muts[start].Mid <= lastMid; start++ {
+			r, ok := stored[muts[start].Mid]
+			if !ok {
+				r = Result{Mid: muts[start].Mid, Status: StatusDuplicate}
+			}
+			resp.Results = append(resp.Results, r)
+		}
+		if start == len(muts) {
+			return nil
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		fresh := make([]Result, len(muts)-start)
+		done := make([]bool, len(muts)-start)
+		processed := 0
+		for i := start; i < len(muts); i++ {
+			if done[i-start] {
+				continue
+			}
+			if !req.SoftDeadline.IsZero() && s.now().After(req.SoftDeadline) {
+				resp.RetryAfter = 2
+				break
+			}
+			group := []int{i}
+			for j := i + 1; muts[i].Tx != "" && j < len(muts) && muts[j].Tx == muts[i].Tx; j++ {
+				group = append(group, j)
+			}
+			if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
+				return err
+			}
+			for _, g := range group {
+				done[g-start] = true
+			}
+			for processed < len(done) && done[processed] {
+				processed++
+			}
+		}
+		fresh = fresh[:processed]
+		if err := s.storeResults(ctx, tx, req.DeviceID, fresh, p.now); err != nil {
+			return err
+		}
+		resp.Results = append(resp.Results, fresh...)
+		if processed > 0 {
+			resp.LastMid = muts[start+processed-1].Mid
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isBusy(err) {
+			return nil, fmt.Errorf("push: %w: %w", ErrUnavailable, err)
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+// applyGroup applies one mutation, or one tx group all or nothing, inside a
+// savepoint. Results land in fresh (indexed from start). A row the schema
+// refuses (a CHECK the parser did not foresee) rejects the mutation alone.
+func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group []int, fresh []Result, start int) error {
+	if err := p.exec(`SAVEPOINT push_group`); err != nil {
+		return err
+	}
+	failed := -1
+	for _, i := range group {
+		m := &muts[i]
+		p.mid = m.Mid
+		var r Result
+		if pre[i] != nil {
+			r = *pre[i]
+		} else {
+			var err error
+			r, err = p.s.tables[m.Table].apply(p, m, parsed[i])
+			var rj *rejectErr
+			switch {
+			case errors.As(err, &rj):
+				r = *rj.r
+			case errors.Is(err, ErrInvalid):
+				r = *reject(CodeValidation)
+			case err != nil:
+				return fmt.Errorf("push %s %s: %w", m.Table, m.ID, err)
+			}
+		}
+		r.Mid = m.Mid
+		fresh[i-start] = r
+		if r.Status == StatusRejected {
+			failed = i
+			break
+		}
+		if err := p.s.audit(p.ctx, p.tx, p.actor, m.Mid, m.Op, m.Table, m.ID, auditFields(m)); err != nil {
+			return err
+		}
+	}
+	if failed < 0 {
+		return p.exec(`RELEASE push_group`)
+	}
+	if err := p.exec(`ROLLBACK TO push_group`); err != nil {
+		return err
+	}
+	if err := p.exec(`RELEASE push_group`); err != nil {
+		return err
+	}
+	for _, i := range group {
+		if i != failed {
+			fresh[i-start] = Result{Mid: muts[i].Mid, Status: StatusRejected, Code: CodeGroupFailed}
+		}
+	}
+	return nil
+}
+
+// auditFields is the audit detail of a mutation: the names of the fields it
+// set, never their values (they may hold citizen numbers).
+func auditFields(m *Mutation) map[string]any {
+	names := make([]string, 0, len(m.Fields))
+	for k := range m.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return map[string]any{"fields": names, "base_version": m.BaseVersion}
+}
+
+// parseMutation checks what can be checked without the database.
+func (s *Store) parseMutation(m *Mutation, c *catalog, now time.Time) (any, *Result) {
+	t, ok := s.tables[m.Table]
+	switch {
+	case !ok:
+		return nil, reject(CodeValidation, "table", "unknown table")
+	case t.apply == nil:
+		return nil, reject(CodeReadOnly)
+	case m.Op != "create" && m.Op != "patch" && m.Op != "delete":
+		return nil, reject(CodeValidation, "op", "must be create, patch or delete")
+	case !validUUID(m.ID):
+		return nil, reject(CodeValidation, "id", "must be a UUID")
+	case m.BaseVersion < 0:
+		return nil, reject(CodeValidation, "base_version", "must not be negative")
+	case m.Op == "delete" && len(m.Fields) > 0:
+		return nil, reject(CodeValidation, "fields", "a delete takes no fields")
+	}
+	return t.parse(s, m, c, now)
+}
+
+// deviceForPush returns the device's last_mid, registering the device for
+// the actor on first use. A device bound to another user is forbidden.
+func (s *Store) deviceForPush(ctx context.Context, tx *sql.Tx, a Actor, req PushRequest, now time.Time) (int64, error) {
+	var userID, lastMid int64
+	err := tx.QueryRowContext(ctx, `SELECT user_id, last_mid FROM devices WHERE id = ?`, req.DeviceID).Scan(&userID, &lastMid)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `INSERT INTO devices (id, user_id, platform, app_version, last_seen_at, created_at)
+			VALUES (?, ?, 'android', ?, ?, ?)`, req.DeviceID, a.UserID, req.AppVersion, ts(now), ts(now))
+		if err != nil {
+			return 0, fmt.Errorf("register device: %w", checkErr(err))
+		}
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("device: %w", err)
+	}
+	if userID != a.UserID {
+		return 0, fmt.Errorf("device %s belongs to another user: %w", req.DeviceID, ErrForbidden)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ts(now), req.DeviceID)
+	return lastMid, err
+}
+
+func storedResults(ctx context.Context, tx *sql.Tx, device string, from, to int64) (map[int64]Result, error) {
+	out := map[int64]Result{}
+	if to < from {
+		return out, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT mid, result FROM sync_results WHERE device_id = ? AND mid BETWEEN ? AND ?`, device, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("stored results: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mid int64
+		var b []byte
+		if err := rows.Scan(&mid, &b); err != nil {
+			return nil, fmt.Errorf("stored results: %w", err)
+		}
+		var r Result
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("stored result %d: %w", mid, err)
+		}
+		out[mid] = r
+	}
+	return out, rows.Err()
+}
+
+// storeResults writes the results with one multi-row insert per 100.
+func (s *Store) storeResults(ctx context.Context, tx *sql.Tx, device string, rs []Result, now string) error {
+	for len(rs) > 0 {
+		n := min(len(rs), 100)
+		q := `INSERT INTO sync_results (device_id, mid, result, created_at) VALUES `
+		args := make([]any, 0, 4*n)
+		for i, r := range rs[:n] {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?, ?, ?)"
+			b, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			args = append(args, device, r.Mid, string(b), now)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("store results: %w", err)
+		}
+		rs = rs[n:]
+	}
+	return nil
+}
