@@ -636,3 +636,61 @@ func TestSyncCreateOfExistingIDBySameAuthorIsPatch(t *testing.T) {
 		t.Errorf("other author (-want +got):\n%s", diff)
 	}
 }
+
+// Progress reports are append-only: leads add, corrections are new entries,
+// only coordinators void; members cannot write them at all.
+func TestSyncProgressReportsAppendOnly(t *testing.T) {
+	e := newTestEnv(t)
+	report := func(mid int64, id string, extra ...any) mut {
+		f := map[string]any{"indicator": "households_fibre", "as_of": "2026-11-01", "value": 120}
+		for i := 0; i+1 < len(extra); i += 2 {
+			f[extra[i].(string)] = extra[i+1]
+		}
+		return mut{"mid": mid, "table": "progress_reports", "op": "create", "id": id, "fields": f}
+	}
+	p := e.push("leadA1",
+		report(1, uuidN(1)),
+		report(2, uuidN(2), "value", 125, "corrects", uuidN(1)),
+		mut{"mid": 3, "table": "progress_reports", "op": "patch", "id": uuidN(1), "fields": map[string]any{"value": 130}},
+		mut{"mid": 4, "table": "progress_reports", "op": "delete", "id": uuidN(1)},
+		mut{"mid": 5, "table": "progress_reports", "op": "patch", "id": uuidN(1), "fields": map[string]any{"void": true}},
+		report(6, uuidN(3), "indicator", "happiness"),
+	)
+	want := []string{"applied", "applied", "rejected/forbidden", "rejected/forbidden", "rejected/forbidden", "rejected/validation_failed"}
+	if diff := cmp.Diff(want, statuses(p)); diff != "" {
+		t.Errorf("lead (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"rejected/forbidden"}, statuses(e.push("memberA1", report(1, uuidN(4))))); diff != "" {
+		t.Errorf("member (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"rejected/forbidden"}, statuses(e.push("coordB", mut{"mid": 1, "table": "progress_reports", "op": "patch", "id": uuidN(1), "fields": map[string]any{"void": true}}))); diff != "" {
+		t.Errorf("coordinator of another commune (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"applied"}, statuses(e.push("coordA", mut{"mid": 1, "table": "progress_reports", "op": "patch", "id": uuidN(1), "fields": map[string]any{"void": true}}))); diff != "" {
+		t.Errorf("coordinator voiding (-want +got):\n%s", diff)
+	}
+	if got, want := countRows(t, e, `SELECT count(*) FROM progress_reports WHERE void = 1`), 1; got != want {
+		t.Errorf("void reports = %d, want %d", got, want)
+	}
+}
+
+// Every applied mutation leaves an audit entry naming user, device and mid,
+// and only the names of the fields it set.
+func TestSyncAuditTrail(t *testing.T) {
+	e := newTestEnv(t)
+	e.push("memberA1", logCreate(1, uuidN(1), "citizen_id_number", "038090001234"), logCreate(2, "bad-id"))
+	trail, err := e.store.AuditTrail(context.Background(), "assistance_logs", uuidN(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trail) != 1 {
+		t.Fatalf("audit entries = %d, want 1", len(trail))
+	}
+	got := trail[0]
+	if got.UserID != e.users["memberA1"].ID || got.DeviceID != e.deviceOf("memberA1") || got.Mid != 1 || got.Action != "create" {
+		t.Errorf("audit entry %+v, want create by memberA1 from its device with mid 1", got)
+	}
+	if bytes.Contains(got.Detail, []byte("038090001234")) || !bytes.Contains(got.Detail, []byte("citizen_id_number")) {
+		t.Errorf("audit detail %s: want the field name, never the value", got.Detail)
+	}
+}
