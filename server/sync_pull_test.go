@@ -15,6 +15,8 @@ import (
 	"toso/store"
 )
 
+// A member moved to another team: the old team's data leaves their phone
+// and their pending writes for it come back rejected, visibly.
 func TestSyncMemberMovedWithPendingLogs(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
@@ -52,6 +54,7 @@ func TestSyncMemberMovedWithPendingLogs(t *testing.T) {
 	}
 }
 
+// A member of team B can neither write nor read team A's data.
 func TestSyncTeamIsolation(t *testing.T) {
 	e := newTestEnv(t)
 	session := uuidN(70)
@@ -97,6 +100,8 @@ func TestSyncTeamIsolation(t *testing.T) {
 	}
 }
 
+// Paging with a small limit resumes without skipping: the union of pages
+// is the server's set and the digest of the copy matches.
 func TestSyncPullPagingResumesWithoutSkipping(t *testing.T) {
 	e := newTestEnv(t)
 	var muts []mut
@@ -182,6 +187,9 @@ func TestSyncGzipBothWays(t *testing.T) {
 	}
 }
 
+// A team moved to another commune leaves the old coordinator's area scope:
+// the cursor's team-set fingerprint changes and the scope resets, so the
+// old coordinator's copy drops the team's rows and the new one gets them.
 func TestSyncTeamMovedBetweenAreasResetsAreaScopes(t *testing.T) {
 	e := newTestEnv(t)
 	e.push("memberA1", logCreate(1, uuidN(1)))

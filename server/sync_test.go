@@ -215,8 +215,6 @@ func TestSyncRawCitizenNumbersNeverStored(t *testing.T) {
 	}
 }
 
-// A member moved to another team: the old team's data leaves their phone
-// and their pending writes for it come back rejected, visibly.
 func TestSyncTwoPhonesAddSameAttendee(t *testing.T) {
 	e := newTestEnv(t)
 	session := uuidN(30)
@@ -364,9 +362,6 @@ func TestSyncDeleteWinsOverLaterPatch(t *testing.T) {
 	}
 }
 
-// A member of team B can neither write nor read team A's data.
-// Paging with a small limit resumes without skipping: the union of pages
-// is the server's set and the digest of the copy matches.
 func TestSyncReadOnlyTables(t *testing.T) {
 	e := newTestEnv(t)
 	p := e.push("coordA",
@@ -410,9 +405,6 @@ func TestSyncEnvelopeChecks(t *testing.T) {
 	}
 }
 
-// A team moved to another commune leaves the old coordinator's area scope:
-// the cursor's team-set fingerprint changes and the scope resets, so the
-// old coordinator's copy drops the team's rows and the new one gets them.
 // A reinstalled app (new device, mids from 1) re-sends a create the server
 // already has: from the same author it is a patch, not a second row.
 func TestSyncCreateOfExistingIDBySameAuthorIsPatch(t *testing.T) {
