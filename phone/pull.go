@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 )
 
 // PullStats says what one Pull did.
@@ -172,23 +173,32 @@ func (c *Client) apply(ctx context.Context, resp *pullResponse) (more bool, mism
 	return more, mismatched, n, tx.Commit()
 }
 
-// advance stores a scope's cursor; a cursor never goes backwards.
+// advance stores a scope's cursor. Cursors are opaque to the app ("9050"
+// or "9050.<tag>"), but their number never goes backwards: a client that
+// sees it do so has found a server bug, and says so.
 func (c *Client) advance(ctx context.Context, tx *sql.Tx, scope, cursor string) error {
-	next, err := strconv.ParseInt(cursor, 10, 64)
-	if err != nil {
+	next, ok := cursorSeq(cursor)
+	if !ok {
 		return fmt.Errorf("phone: scope %s: bad cursor %q", scope, cursor)
 	}
 	var cur string
-	err = tx.QueryRowContext(ctx, `SELECT cursor FROM cursors WHERE scope = ?`, scope).Scan(&cur)
+	err := tx.QueryRowContext(ctx, `SELECT cursor FROM cursors WHERE scope = ?`, scope).Scan(&cur)
 	if err != nil && err != sql.ErrNoRows {
 		return err
 	}
-	if prev, _ := strconv.ParseInt(cur, 10, 64); cur != "" && next < prev {
+	if prev, _ := cursorSeq(cur); cur != "" && next < prev {
 		return fmt.Errorf("phone: scope %s: cursor went backwards from %s to %s", scope, cur, cursor)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO cursors (scope, cursor) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET cursor = excluded.cursor`,
 		scope, cursor)
 	return err
+}
+
+// cursorSeq is the sequence number at the front of a cursor.
+func cursorSeq(cursor string) (int64, bool) {
+	n, _, _ := strings.Cut(cursor, ".")
+	v, err := strconv.ParseInt(n, 10, 64)
+	return v, err == nil && v >= 0
 }
 
 type queryer interface {

@@ -31,6 +31,10 @@ type Result struct {
 	ConflictID string `json:"conflict_id,omitempty"`
 	Code       string `json:"code,omitempty"`
 	Retryable  bool   `json:"retryable,omitempty"`
+	// ID, when set, is the id the server gave the row instead of the
+	// phone's (session attendees: derived from session and person). The
+	// phone's id keeps working as an alias.
+	ID string `json:"id,omitempty"`
 }
 
 type pushResponse struct {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"toso/store"
 )
 
 func teamScopeName(id int64) string { return fmt.Sprintf("team:%d", id) }
