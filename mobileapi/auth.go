@@ -103,6 +103,11 @@ func (a *API) refresh(c fiber.Ctx) error {
 		return err
 	}
 	sess, err := a.store.Refresh(c.Context(), req.RefreshToken, req.DeviceID, a.cfg.RefreshTokenTTL)
+	if errors.Is(err, store.ErrTokenReused) {
+		// A security event worth a line: a stolen token, or an app that
+		// refreshes twice at once. The error names family and device only.
+		a.log.WarnContext(c.Context(), "refresh token reused: session revoked", "ip", c.IP(), "err", err.Error())
+	}
 	if err != nil {
 		return authProblem(err)
 	}

@@ -121,9 +121,10 @@ func newTestEnv(t *testing.T, opts ...func(*Config)) *testEnv {
 }
 
 // token returns an access token for the fixture user key, in a session
-// opened (without a password) on the user's fixture device the first time.
-// Ending that session (logout, password change, deactivation) ends the
-// tokens token returns afterwards too.
+// opened (without a password) on the user's fixture device. The session is
+// reused while it lives; once it has ended (logout, password change,
+// deactivation) the next call opens a new one, which ends the tokens given
+// out before, like a new login on that phone would.
 func (e *testEnv) token(key string) string {
 	e.t.Helper()
 	u, ok := e.users[key]
@@ -134,11 +135,8 @@ func (e *testEnv) token(key string) string {
 	defer e.mu.Unlock()
 	sess, ok := e.sessions[key]
 	if ok {
-		// A row that reset a password or logged out ended the session:
-		// open a new one rather than hand out a dead token.
-		if _, err := e.store.SessionActor(context.Background(), u.ID, sess.DeviceID, sess.ID); err != nil {
-			ok = false
-		}
+		_, err := e.store.SessionActor(context.Background(), u.ID, sess.DeviceID, sess.ID)
+		ok = err == nil
 	}
 	if !ok {
 		var err error

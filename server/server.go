@@ -22,19 +22,22 @@ import (
 
 // Config is the server's part of the configuration, built in main.
 type Config struct {
-	Addr            string           // listen address, e.g. 127.0.0.1:8080
-	JWTSecret       string           // ≥ 32 characters
-	AccessTokenTTL  time.Duration    // default 15 minutes
-	RefreshTokenTTL time.Duration    // default 60 days
-	Limits          mobileapi.Limits // login throttles and per-device request rate; zero fields: defaults
-	BodyLimit       int              // bytes; default 1 MiB (sync allows 512 KB of mutations)
-	ImportBodyLimit int              // bytes, for mobileapi.ImportPaths only; default 16 MiB
-	ReadTimeout     time.Duration    // default 30 s: a slow client cannot hold a connection forever
-	WriteTimeout    time.Duration    // default 60 s
-	IdleTimeout     time.Duration    // default 120 s
-	ShutdownTimeout time.Duration    // default 20 s to finish in-flight requests
-	AccessLog       bool             // one JSON line per request
+	Addr            string        // listen address, e.g. 127.0.0.1:8080
+	JWTSecret       string        // ≥ 32 characters
+	BodyLimit       int           // bytes; default 1 MiB (sync allows 512 KB of mutations)
+	ImportBodyLimit int           // bytes, for mobileapi.ImportPaths only; default 16 MiB
+	ReadTimeout     time.Duration // default 30 s: a slow client cannot hold a connection forever
+	WriteTimeout    time.Duration // default 60 s
+	IdleTimeout     time.Duration // default 120 s
+	ShutdownTimeout time.Duration // default 20 s to finish in-flight requests
+	AccessLog       bool          // one JSON line per request
 	Now             func() time.Time
+
+	AccessTokenTTL  time.Duration // default 15 minutes
+	RefreshTokenTTL time.Duration // default 60 days
+	// Limits are the login throttles and the per-device request rate; zero
+	// fields take mobileapi.DefaultLimits.
+	Limits mobileapi.Limits
 }
 
 // Server is the HTTP side of Toso.
