@@ -70,6 +70,8 @@ func (c *contract) check(req *http.Request, reqBody []byte, r response) (reqErr,
 		vreq.Header.Del("Content-Encoding")
 	}
 	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	vreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(reqBody)), nil }
+	vreq.ContentLength = int64(len(reqBody))
 	route, params, err := c.router.FindRoute(vreq)
 	if err != nil {
 		if r.Status == http.StatusNotFound || r.Status == http.StatusMethodNotAllowed {
