@@ -326,6 +326,37 @@ func authzRows() []authzRow {
 		{name: "pull as memberB1's device", method: "POST", path: static("/v1/sync/pull"), onlyIfMounted: true,
 			body: func(e *testEnv, as string) any { return syncBody(as, e, "memberB1", "cursors", map[string]any{}) },
 			want: want{un, fb, fb, fb, fb, fb, fb, fb, ok}},
+		// Announcements (push branch): "Matrix A" is published by coordA to
+		// commune A, reaching coordA, leadA1, memberA1 and memberA2.
+		{name: "list announcements", method: "GET", path: static("/v1/announcements"), onlyIfMounted: true,
+			want: want{un, ok, ok, ok, ok, fb, fb, fb, fb}},
+		{name: "announce to commune A", method: "POST", path: static("/v1/announcements"), onlyIfMounted: true,
+			body: func(e *testEnv, as string) any {
+				return map[string]any{"title": "Tin " + as, "body": "Nội dung", "audience": map[string]any{"area_ids": []int64{e.communeA.ID}}}
+			},
+			want: want{un, cr, cr, cr, fb, fb, fb, fb, fb}, reread: func(*testEnv) string { return "/v1/announcements?limit=500" }},
+		{name: "preview an audience in commune A", method: "POST", path: static("/v1/announcements/preview"), onlyIfMounted: true,
+			body: func(e *testEnv, as string) any {
+				return map[string]any{"audience": map[string]any{"area_ids": []int64{e.communeA.ID}}}
+			},
+			want: want{un, ok, ok, ok, fb, fb, fb, fb, fb}},
+		{name: "get announcement A", method: "GET", path: announcementPath("Matrix A", ""), onlyIfMounted: true,
+			want: want{un, ok, ok, ok, nf, nf, nf, nf, nf}},
+		{name: "receipts of announcement A", method: "GET", path: announcementPath("Matrix A", "/receipts"), onlyIfMounted: true,
+			want: want{un, ok, ok, ok, nf, nf, nf, nf, nf}},
+		{name: "publish announcement A again", method: "POST", path: announcementPath("Matrix A", "/publish"), onlyIfMounted: true,
+			want: want{un, 409, 409, 409, nf, nf, nf, nf, nf}, reread: announcementReread("Matrix A")},
+		{name: "read announcement A", method: "POST", path: announcementPath("Matrix A", "/read"), onlyIfMounted: true,
+			want: want{un, nf, nf, ok, nf, ok, ok, ok, nf}},
+		{name: "acknowledge announcement A", method: "POST", path: announcementPath("Matrix A", "/ack"), onlyIfMounted: true,
+			want: want{un, nf, nf, ok, nf, ok, ok, ok, nf}},
+		{name: "inbox", method: "GET", path: static("/v1/inbox"), onlyIfMounted: true,
+			want: want{un, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{name: "retract an announcement to commune A", method: "POST", onlyIfMounted: true,
+			// Each caller gets an announcement of their own to retract.
+			path: func(e *testEnv, as string) string { return announcementPath("Retract "+as, "/retract")(e, as) },
+			want: want{un, ok, ok, ok, nf, nf, nf, nf, nf}},
+
 		// Ending sessions comes last: the fixture tokens die with them.
 		{name: "change password with a wrong old one", method: "POST", path: static("/v1/auth/password"), onlyIfMounted: true,
 			body: same(map[string]any{"old_password": "not-my-password", "new_password": "a-new-password"}),
@@ -339,6 +370,42 @@ func authzRows() []authzRow {
 // on the fixture device would end the session of the fixture tokens).
 func loginDevice(e *testEnv, as string) string {
 	return "00000000-0000-4000-9000-" + fmtID(e.users[as].ID)
+}
+
+// announcementPath is the path of the announcement titled title (plus
+// suffix), published by coordA to commune A on first use.
+func announcementPath(title, suffix string) func(e *testEnv, as string) string {
+	return func(e *testEnv, _ string) string {
+		return fmt.Sprintf("/v1/announcements/%d%s", announcementID(e, title), suffix)
+	}
+}
+
+func announcementReread(title string) func(e *testEnv) string {
+	return func(e *testEnv) string { return fmt.Sprintf("/v1/announcements/%d", announcementID(e, title)) }
+}
+
+// announcementID finds the announcement by title, or has coordA publish
+// it to commune A. Where announcements are not mounted it is 1.
+func announcementID(e *testEnv, title string) int64 {
+	e.t.Helper()
+	if !e.mounted("POST", "/v1/announcements") {
+		return 1
+	}
+	for _, it := range e.do("GET", "/v1/announcements?limit=500", e.token("admin"), nil).JSON(e.t)["items"].([]any) {
+		if m := it.(map[string]any); m["title"] == title {
+			return num(m, "id")
+		}
+	}
+	r := e.do("POST", "/v1/announcements", e.token("coordA"), map[string]any{"title": title, "body": "Nội dung",
+		"audience": map[string]any{"area_ids": []int64{e.communeA.ID}}})
+	if r.Status != 201 {
+		e.t.Fatalf("create announcement %q: got %d: %s", title, r.Status, r.Body)
+	}
+	id := num(r.JSON(e.t), "id")
+	if r := e.do("POST", fmt.Sprintf("/v1/announcements/%d/publish", id), e.token("coordA"), nil); r.Status != 200 {
+		e.t.Fatalf("publish announcement %q: got %d: %s", title, r.Status, r.Body)
+	}
+	return id
 }
 
 // matrixDevice is the device id of the fixture user's tokens.
