@@ -2,11 +2,14 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"toso/store"
 )
 
 // The authorization matrix: every endpoint, called by every role, on objects
@@ -254,8 +257,14 @@ func authzRows() []authzRow {
 		{name: "narrow coordA back to commune A", method: "PATCH", path: fixed("/v1/users/%d", user("coordA")),
 			body: func(e *testEnv, as string) any { return map[string]any{"area_id": e.communeA.ID} },
 			want: want{un, ok, fb, fb, nf, nf, nf, nf, nf}, reread: reread("/v1/users/%d", user("coordA"))},
+		{name: "reset spare's password", method: "PATCH", path: fixed("/v1/users/%d", user("spare")), body: same(map[string]any{"password": "password-spare"}),
+			want: want{un, ok, ok, nf, ok, nf, nf, nf, fb}, reread: reread("/v1/users/%d", user("spare"))},
+		{name: "deactivate spare", method: "PATCH", path: fixed("/v1/users/%d", user("spare")), body: same(map[string]any{"active": false}),
+			want: want{un, ok, ok, nf, ok, nf, nf, nf, fb}, reread: reread("/v1/users/%d", user("spare"))},
 		{name: "reset the admin's password", method: "PATCH", path: fixed("/v1/users/%d", user("admin")), body: same(map[string]any{"password": "password-admin"}),
-			want: want{un, ok, nf, nf, nf, nf, nf, nf, nf}, reread: reread("/v1/users/%d", user("admin"))},
+			// The admin may; its row stops before the admin so that the
+			// admin's session (which a reset ends) lives on for the rest.
+			want: want{un, 0, nf, nf, nf, nf, nf, nf, nf}, reread: reread("/v1/users/%d", user("admin"))},
 		{name: "promote yourself", method: "PATCH", path: func(e *testEnv, as string) string { return selfPath(e, as) },
 			body: same(map[string]any{"role": "admin"}),
 			want: want{un, fb, fb, fb, fb, fb, fb, fb, fb}, reread: func(e *testEnv) string { return "/v1/users?limit=500" }},
@@ -273,7 +282,7 @@ func authzRows() []authzRow {
 				if as == "anon" {
 					who, pw = "admin", "wrong-password"
 				}
-				return map[string]any{"phone": e.users[who].Phone, "password": pw, "device_id": matrixDevice(e, who),
+				return map[string]any{"phone": e.users[who].Phone, "password": pw, "device_id": loginDevice(e, who),
 					"platform": "android", "app_version": "1.0.0"}
 			},
 			want: want{un, ok, ok, ok, ok, ok, ok, ok, ok}},
@@ -282,7 +291,7 @@ func authzRows() []authzRow {
 				if as == "anon" {
 					as = "memberA1"
 				}
-				return map[string]any{"phone": e.users[as].Phone, "password": "password-" + as, "device_id": matrixDevice(e, "memberB1"),
+				return map[string]any{"phone": e.users[as].Phone, "password": "password-" + as, "device_id": loginDevice(e, "memberB1"),
 					"platform": "android", "app_version": "1.0.0"}
 			},
 			want: want{409, 409, 409, 409, 409, 409, 409, 409, ok}},
@@ -320,6 +329,37 @@ func authzRows() []authzRow {
 		{name: "pull as memberB1's device", method: "POST", path: static("/v1/sync/pull"), onlyIfMounted: true,
 			body: func(e *testEnv, as string) any { return syncBody(as, e, "memberB1", "cursors", map[string]any{}) },
 			want: want{un, fb, fb, fb, fb, fb, fb, fb, ok}},
+		// Announcements (push branch): "Matrix A" is published by coordA to
+		// commune A, reaching coordA, leadA1, memberA1 and memberA2.
+		{name: "list announcements", method: "GET", path: static("/v1/announcements"), onlyIfMounted: true,
+			want: want{un, ok, ok, ok, ok, fb, fb, fb, fb}},
+		{name: "announce to commune A", method: "POST", path: static("/v1/announcements"), onlyIfMounted: true,
+			body: func(e *testEnv, as string) any {
+				return map[string]any{"title": "Tin " + as, "body": "Nội dung", "audience": map[string]any{"area_ids": []int64{e.communeA.ID}}}
+			},
+			want: want{un, cr, cr, cr, fb, fb, fb, fb, fb}, reread: func(*testEnv) string { return "/v1/announcements?limit=500" }},
+		{name: "preview an audience in commune A", method: "POST", path: static("/v1/announcements/preview"), onlyIfMounted: true,
+			body: func(e *testEnv, as string) any {
+				return map[string]any{"audience": map[string]any{"area_ids": []int64{e.communeA.ID}}}
+			},
+			want: want{un, ok, ok, ok, fb, fb, fb, fb, fb}},
+		{name: "get announcement A", method: "GET", path: announcementPath("Matrix A", ""), onlyIfMounted: true,
+			want: want{un, ok, ok, ok, nf, nf, nf, nf, nf}},
+		{name: "receipts of announcement A", method: "GET", path: announcementPath("Matrix A", "/receipts"), onlyIfMounted: true,
+			want: want{un, ok, ok, ok, nf, nf, nf, nf, nf}},
+		{name: "publish announcement A again", method: "POST", path: announcementPath("Matrix A", "/publish"), onlyIfMounted: true,
+			want: want{un, 409, 409, 409, nf, nf, nf, nf, nf}, reread: announcementReread("Matrix A")},
+		{name: "read announcement A", method: "POST", path: announcementPath("Matrix A", "/read"), onlyIfMounted: true,
+			want: want{un, nf, nf, ok, nf, ok, ok, ok, nf}},
+		{name: "acknowledge announcement A", method: "POST", path: announcementPath("Matrix A", "/ack"), onlyIfMounted: true,
+			want: want{un, nf, nf, ok, nf, ok, ok, ok, nf}},
+		{name: "inbox", method: "GET", path: static("/v1/inbox"), onlyIfMounted: true,
+			want: want{un, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{name: "retract an announcement to commune A", method: "POST", onlyIfMounted: true,
+			// Each caller gets an announcement of their own to retract.
+			path: func(e *testEnv, as string) string { return announcementPath("Retract "+as, "/retract")(e, as) },
+			want: want{un, ok, ok, ok, nf, nf, nf, nf, nf}},
+
 		// Imports: a file, all or nothing, each row through the policy.
 		{name: "import a member into team B1", method: "POST", path: static("/v1/users/import"), headers: []string{"Content-Type", "text/csv"},
 			body: func(e *testEnv, as string) any {
@@ -341,6 +381,48 @@ func authzRows() []authzRow {
 		{name: "logout", method: "POST", path: static("/v1/auth/logout"), onlyIfMounted: true,
 			want: want{un, no, no, no, no, no, no, no, no}},
 	}
+}
+
+// loginDevice is a second device of each fixture user, for logins (a login
+// on the fixture device would end the session of the fixture tokens).
+func loginDevice(e *testEnv, as string) string {
+	return "00000000-0000-4000-9000-" + fmtID(e.users[as].ID)
+}
+
+// announcementPath is the path of the announcement titled title (plus
+// suffix), published by coordA to commune A on first use.
+func announcementPath(title, suffix string) func(e *testEnv, as string) string {
+	return func(e *testEnv, _ string) string {
+		return fmt.Sprintf("/v1/announcements/%d%s", announcementID(e, title), suffix)
+	}
+}
+
+func announcementReread(title string) func(e *testEnv) string {
+	return func(e *testEnv) string { return fmt.Sprintf("/v1/announcements/%d", announcementID(e, title)) }
+}
+
+// announcementID finds the announcement by title, or has coordA publish
+// it to commune A. Where announcements are not mounted it is 1.
+func announcementID(e *testEnv, title string) int64 {
+	e.t.Helper()
+	if !e.mounted("POST", "/v1/announcements") {
+		return 1
+	}
+	for _, it := range e.do("GET", "/v1/announcements?limit=500", e.token("admin"), nil).JSON(e.t)["items"].([]any) {
+		if m := it.(map[string]any); m["title"] == title {
+			return num(m, "id")
+		}
+	}
+	r := e.do("POST", "/v1/announcements", e.token("coordA"), map[string]any{"title": title, "body": "Nội dung",
+		"audience": map[string]any{"area_ids": []int64{e.communeA.ID}}})
+	if r.Status != 201 {
+		e.t.Fatalf("create announcement %q: got %d: %s", title, r.Status, r.Body)
+	}
+	id := num(r.JSON(e.t), "id")
+	if r := e.do("POST", fmt.Sprintf("/v1/announcements/%d/publish", id), e.token("coordA"), nil); r.Status != 200 {
+		e.t.Fatalf("publish announcement %q: got %d: %s", title, r.Status, r.Body)
+	}
+	return id
 }
 
 // matrixDevice is the device id of the fixture user's tokens.
@@ -385,6 +467,7 @@ func selfPath(e *testEnv, as string) string {
 // move something is followed by one that moves it back.
 func TestAuthorizationMatrix(t *testing.T) {
 	e := newTestEnv(t)
+	addSpare(e)
 	for _, row := range authzRows() {
 		t.Run(row.name, func(t *testing.T) {
 			if u, _ := url.Parse(row.path(e, "admin")); row.onlyIfMounted && !e.mounted(row.method, pathTemplate(e, row.method, u.Path)) {
@@ -392,6 +475,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			for i := len(roles) - 1; i >= 0; i-- {
 				as := roles[i]
+				if row.want[i] == 0 {
+					continue // not run for this role; see the row
+				}
 				path := row.path(e, as)
 				var body any
 				if row.body != nil {
@@ -399,7 +485,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				var before []byte
 				if row.reread != nil {
-					before = e.do("GET", row.reread(e), e.token("admin"), nil).Body
+					b := e.do("GET", row.reread(e), e.token("admin"), nil)
+					if b.Status != 200 {
+						t.Fatalf("re-read %s as admin: got %d: %s", row.reread(e), b.Status, b.Body)
+					}
+					before = b.Body
 				}
 				token := ""
 				if as != "anon" {
@@ -435,6 +525,7 @@ func pathTemplate(e *testEnv, method, path string) string {
 // the authorization matrix.
 func TestEveryRouteIsInTheMatrix(t *testing.T) {
 	e := newTestEnv(t)
+	addSpare(e)
 	inMatrix := map[string]bool{}
 	for _, row := range authzRows() {
 		u, _ := url.Parse(row.path(e, "admin"))
@@ -447,7 +538,19 @@ func TestEveryRouteIsInTheMatrix(t *testing.T) {
 	}
 }
 
-// visible is what each role may see of the fixture tree, by name.
+// addSpare adds "spare", a member of team B1 whom rows may deactivate or
+// whose password they may reset without ending a fixture user's session.
+func addSpare(e *testEnv) {
+	e.t.Helper()
+	u, err := e.store.CreateUser(context.Background(), store.System, store.NewUser{Phone: "0900000199", Name: "spare",
+		Role: store.RoleMember, TeamID: e.teamB1.ID, Password: "password-spare"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.users["spare"] = u
+}
+
+// visibleAreas is what each role may see of the fixture tree, by name.
 var visibleAreas = map[string][]string{
 	"admin":    {"Tỉnh Thử", "Xã A", "Xã B", "Thôn A1", "Thôn A2", "Thôn B1"},
 	"coordP":   {"Tỉnh Thử", "Xã A", "Xã B", "Thôn A1", "Thôn A2", "Thôn B1"},
@@ -472,14 +575,14 @@ var visibleTeams = map[string][]string{
 
 // visibleUsers: users are named after their fixture key.
 var visibleUsers = map[string][]string{
-	"admin":    {"admin", "coordP", "coordA", "coordB", "leadA1", "memberA1", "memberA2", "memberB1"},
-	"coordP":   {"coordP", "coordA", "coordB", "leadA1", "memberA1", "memberA2", "memberB1"},
+	"admin":    {"admin", "coordP", "coordA", "coordB", "leadA1", "memberA1", "memberA2", "memberB1", "spare"},
+	"coordP":   {"coordP", "coordA", "coordB", "leadA1", "memberA1", "memberA2", "memberB1", "spare"},
 	"coordA":   {"coordA", "leadA1", "memberA1", "memberA2"},
-	"coordB":   {"coordB", "memberB1"},
+	"coordB":   {"coordB", "memberB1", "spare"},
 	"leadA1":   {"leadA1", "memberA1"},
 	"memberA1": {"leadA1", "memberA1"},
 	"memberA2": {"memberA2"},
-	"memberB1": {"memberB1"},
+	"memberB1": {"memberB1", "spare"},
 }
 
 // names returns the "name" of each item of a list answer.
@@ -532,6 +635,7 @@ func checkMe(t *testing.T, e *testEnv, as string, r response) {
 // an empty page, never the data.
 func TestListsShowExactlyTheScope(t *testing.T) {
 	e := newTestEnv(t)
+	addSpare(e)
 	for _, as := range roles[1:] {
 		tok := e.token(as)
 		get := func(path string) response {

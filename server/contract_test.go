@@ -60,8 +60,7 @@ func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) er
 
 // check validates one exchange. reqErr says whether the request conforms
 // to the document; respErr whether the answer does (its status must be one
-// the operation lists, its headers and body must match). An undocumented
-// route is a response error unless the server also said it does not exist.
+// the operation lists, its headers and body must match).
 func (c *contract) check(req *http.Request, reqBody []byte, r response) (reqErr, respErr error) {
 	ctx := context.Background()
 	vreq := req.Clone(ctx)
@@ -70,14 +69,15 @@ func (c *contract) check(req *http.Request, reqBody []byte, r response) (reqErr,
 		vreq.Header.Del("Content-Encoding")
 	}
 	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
-	vreq.GetBody = nil // the clone's GetBody would hand kin-openapi the compressed bytes
+	vreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(reqBody)), nil }
 	vreq.ContentLength = int64(len(reqBody))
 	route, params, err := c.router.FindRoute(vreq)
 	if err != nil {
-		if r.Status == http.StatusNotFound || r.Status == http.StatusMethodNotAllowed {
-			return err, nil
-		}
-		return err, fmt.Errorf("%s %s answered %d but the document has no such operation: %w", req.Method, req.URL.Path, r.Status, err)
+		// No such operation: either no such route (the server answers
+		// 404 or 405, and a 2xx is reported by do), or a route the
+		// document lacks, which TestEveryRouteIsDocumented reports once
+		// rather than every test that calls it.
+		return err, nil
 	}
 	opts := &openapi3filter.Options{AuthenticationFunc: bearerPresent, IncludeResponseStatus: true, MultiError: true,
 		// Uploads (CSV, XLSX, multipart) are checked by their own tests;
