@@ -97,7 +97,7 @@ const announcementColumns = `id, author_id, title, body, priority, ack_required,
 
 func scanAnnouncement(sc interface{ Scan(...any) error }) (*Announcement, error) {
 	var (
-		an                                                        Announcement
+		an                                                         Announcement
 		audience, publishAt, publishedAt, expires, retracted, c, u string
 	)
 	err := sc.Scan(&an.ID, &an.AuthorID, &an.Title, &an.Body, &an.Priority, &an.AckRequired, &audience, &an.Status,
