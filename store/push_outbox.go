@@ -161,6 +161,9 @@ type PushResult struct {
 	InvalidateToken bool
 	DeviceID        string
 	Token           string
+	// Uncounted gives back the attempt the claim counted (rows released
+	// unsent, or held back by a quota pause).
+	Uncounted bool
 }
 
 // RecordPush stores the outcomes of a batch in one transaction. It returns
@@ -171,7 +174,7 @@ func (s *Store) RecordPush(ctx context.Context, now time.Time, results []PushRes
 		invalidated = 0
 		upd, err := tx.PrepareContext(ctx, `
 			UPDATE push_outbox SET state = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?, message_id = ?,
-				sent_at = ?, updated_at = ?
+				sent_at = ?, updated_at = ?, attempts = attempts - ?
 			WHERE id = ? AND state = 'sending' AND attempts = ?`)
 		if err != nil {
 			return fmt.Errorf("record push: %w", err)
@@ -186,7 +189,11 @@ func (s *Store) RecordPush(ctx context.Context, now time.Time, results []PushRes
 			if r.State == PushSent {
 				sent = sql.NullString{String: ts(now), Valid: true}
 			}
-			if _, err := upd.ExecContext(ctx, r.State, ts(next), r.Error, r.MessageID, sent, ts(now), r.ID, r.Attempts); err != nil {
+			uncounted := 0
+			if r.Uncounted {
+				uncounted = 1
+			}
+			if _, err := upd.ExecContext(ctx, r.State, ts(next), r.Error, r.MessageID, sent, ts(now), uncounted, r.ID, r.Attempts); err != nil {
 				return fmt.Errorf("record push %d: %w", r.ID, err)
 			}
 			if r.InvalidateToken {
