@@ -159,7 +159,8 @@ type fixture struct {
 	clock *clock
 	admin store.Actor
 	area  *store.Area
-	team  *store.Team
+	team  *store.Team   // the first of teams
+	teams []*store.Team // members are spread over these
 }
 
 func newFixture(t testing.TB, now func() time.Time) *fixture {
@@ -199,6 +200,7 @@ func newFixture(t testing.TB, now func() time.Time) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.teams = []*store.Team{f.team}
 	var adminID int64
 	ts := now().UTC().Format("2006-01-02T15:04:05.000Z")
 	if err := db.QueryRow(`INSERT INTO users (phone, name, role, password_hash, version, password_changed_at, created_at, updated_at)
@@ -211,7 +213,28 @@ func newFixture(t testing.TB, now func() time.Time) *fixture {
 	return f
 }
 
-// addMembers adds users members of the team and devices device rows
+// addTeams adds n more communes, each with a village and its team.
+func (f *fixture) addTeams(t testing.TB, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		c, err := f.st.CreateArea(ctx, store.System, store.NewArea{ParentID: f.area.ID, Level: "commune", Name: fmt.Sprintf("Xã %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := f.st.CreateArea(ctx, store.System, store.NewArea{ParentID: c.ID, Level: "village", Name: fmt.Sprintf("Thôn %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm, err := f.st.CreateTeam(ctx, store.System, store.NewTeam{AreaID: v.ID, Name: fmt.Sprintf("Tổ %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.teams = append(f.teams, tm)
+	}
+}
+
+// addMembers adds users members of the fixture's teams and devices device rows
 // spread over them (round robin), each with token "tok-<n>", seen now.
 // It returns the tokens.
 func (f *fixture) addMembers(t testing.TB, users, devices int, now time.Time) []string {
@@ -229,7 +252,7 @@ func (f *fixture) addMembers(t testing.TB, users, devices int, now time.Time) []
 	for i := range users {
 		id := first + int64(i)
 		if _, err := tx.Exec(`INSERT INTO users (id, phone, name, role, team_id, password_hash, version, password_changed_at, created_at, updated_at)
-			VALUES (?, ?, ?, 'member', ?, 'x', 1, ?5, ?5, ?5)`, id, fmt.Sprintf("09%08d", id), fmt.Sprintf("Member %d", id), f.team.ID, ts); err != nil {
+			VALUES (?, ?, ?, 'member', ?, 'x', 1, ?5, ?5, ?5)`, id, fmt.Sprintf("09%08d", id), fmt.Sprintf("Member %d", id), f.teams[i%len(f.teams)].ID, ts); err != nil {
 			t.Fatal(err)
 		}
 	}
