@@ -52,6 +52,7 @@ type Config struct {
 	LogLevel     string
 	AccessLog    bool
 	ShutdownWait time.Duration
+	Push         PushConfig
 }
 
 // flags binds the common flags, with defaults from the environment.
@@ -69,6 +70,7 @@ func (c *Config) flags(fs *flag.FlagSet, getenv func(string) string, defaultDB s
 	fs.StringVar(&c.LogLevel, "log-level", env("TOSO_LOG_LEVEL", "info"), "debug, info, warn or error (TOSO_LOG_LEVEL)")
 	fs.BoolVar(&c.AccessLog, "access-log", env("TOSO_ACCESS_LOG", "true") == "true", "log every request (TOSO_ACCESS_LOG)")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish")
+	c.Push.flags(fs, env)
 }
 
 func (c *Config) validate() error {
@@ -81,7 +83,7 @@ func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("%w: address %q: %v", errUsage, c.Addr, err)
 	}
-	return nil
+	return c.Push.validate()
 }
 
 func (c *Config) logger(w io.Writer) *slog.Logger {
@@ -166,15 +168,21 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 	if err != nil {
 		return err
 	}
+	push, err := newPush(ctx, cfg.Push, st, log)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Addr:            cfg.Addr,
 		JWTSecret:       jwtSecret,
 		AccessLog:       cfg.AccessLog,
 		ShutdownTimeout: cfg.ShutdownWait,
+		Collectors:      push.Collectors(),
 	}, st, log)
 	if err != nil {
 		return err
 	}
+	defer push.start(ctx)() // stopped (its last call recorded) before the store closes
 	return srv.Run(ctx, func(addr net.Addr) {
 		log.Info("listening", "addr", addr.String(), "db", st.Path())
 		if ready != nil {

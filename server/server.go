@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/recover"
 	"github.com/gofiber/fiber/v3/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"toso/mobileapi"
 	"toso/store"
@@ -29,6 +30,9 @@ type Config struct {
 	ShutdownTimeout time.Duration // default 20 s to finish in-flight requests
 	AccessLog       bool          // one JSON line per request
 	Now             func() time.Time
+	// Collectors are extra Prometheus metrics served at /metrics (the
+	// push worker's, for example).
+	Collectors []prometheus.Collector
 }
 
 // Server is the HTTP side of Toso.
@@ -65,7 +69,7 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s)}
+	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s, cfg.Collectors...)}
 	srv.app = fiber.New(fiber.Config{
 		AppName:         "toso",
 		BodyLimit:       cfg.BodyLimit,
