@@ -72,6 +72,17 @@ func (a *API) Register(r fiber.Router) {
 	v1.Post("/users", auth, a.createUser)
 	v1.Get("/users/:id", auth, a.getUser)
 	v1.Patch("/users/:id", auth, a.updateUser)
+
+	v1.Get("/announcements", auth, a.listAnnouncements)
+	v1.Post("/announcements", auth, a.createAnnouncement)
+	v1.Post("/announcements/preview", auth, a.previewAudience)
+	v1.Get("/announcements/:id", auth, a.getAnnouncement)
+	v1.Post("/announcements/:id/publish", auth, a.publishAnnouncement)
+	v1.Post("/announcements/:id/retract", auth, a.retractAnnouncement)
+	v1.Get("/announcements/:id/receipts", auth, a.announcementReceipts)
+	v1.Post("/announcements/:id/read", auth, a.markRead)
+	v1.Post("/announcements/:id/ack", auth, a.markAcked)
+	v1.Get("/inbox", auth, a.inbox)
 }
 
 const actorKey = "toso.actor"
