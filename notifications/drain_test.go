@@ -68,6 +68,6 @@ func TestDrainProvince(t *testing.T) {
 			t.Fatalf("token %s accepted %d times, want 1", tok, accepted[tok])
 		}
 	}
-	t.Logf("%d users, %d devices: publish (resolve receipts + outbox in one tx) %s; drained %s after publish start (%.0f pushes/s)",
-		users, devices, published.Round(time.Millisecond), drained.Round(time.Millisecond), float64(devices)/drained.Seconds())
+	t.Logf("%d users, %d devices: publish (resolve receipts + outbox in one tx) %s; drained %s after publish start (%.0f pushes/s, %d connections)",
+		users, devices, published.Round(time.Millisecond), drained.Round(time.Millisecond), float64(devices)/drained.Seconds(), fcm.conns.Load())
 }

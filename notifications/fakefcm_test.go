@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +35,7 @@ type fakeFCM struct {
 	messages []json.RawMessage // every request's message, in arrival order
 	onReq    func(total int)   // called after each request with the running total
 	total    int
+	conns    atomic.Int64 // connections opened by the client
 }
 
 type fcmReply struct {
@@ -58,7 +61,13 @@ func fcmError(status int, grpcStatus, code string) fcmReply {
 
 func newFakeFCM(t testing.TB) *fakeFCM {
 	f := &fakeFCM{seen: map[string]int{}, accepted: map[string]int{}, reply: func(string, int) fcmReply { return okReply }}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
+	f.srv.Start()
 	t.Cleanup(f.srv.Close)
 	return f
 }

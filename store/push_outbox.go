@@ -47,6 +47,16 @@ type PushBatch struct {
 // are closed instead of returned, and a token the phone has refreshed since
 // publication replaces the snapshot.
 func (s *Store) ClaimPush(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]PushBatch, error) {
+	// An idle queue is the common case: look on the read pool before taking
+	// the write lock.
+	var due bool
+	if err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM push_outbox
+		WHERE state IN ('pending', 'sending') AND next_attempt_at <= ?)`, ts(now)).Scan(&due); err != nil {
+		return nil, fmt.Errorf("claim push: %w", err)
+	}
+	if !due {
+		return nil, nil
+	}
 	until := ts(now.Add(lease))
 	var batches []PushBatch
 	err := s.tx(ctx, func(tx *sql.Tx) error {
