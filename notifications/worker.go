@@ -19,7 +19,7 @@ const MaxTokensPerCall = 500
 // Config tunes the worker; the zero value gives the defaults.
 type Config struct {
 	BatchSize    int           // rows claimed (and tokens sent) per round, ≤ 500; default 500
-	SendTimeout  time.Duration // deadline of every send call; default 30 s (the SDK alone may retry for minutes)
+	SendTimeout  time.Duration // deadline of every send call; default 20 s (the SDK alone may retry for minutes)
 	Lease        time.Duration // how long claimed rows are ours; default SendTimeout + 1 min
 	MaxAttempts  int           // transient failures before giving up; default 8
 	BaseBackoff  time.Duration // first retry delay after a transient failure; default 15 s
@@ -56,7 +56,7 @@ func NewWorker(st *store.Store, sender Sender, log *slog.Logger, cfg Config) *Wo
 		cfg.BatchSize = MaxTokensPerCall
 	}
 	if cfg.SendTimeout <= 0 {
-		cfg.SendTimeout = 30 * time.Second
+		cfg.SendTimeout = 20 * time.Second
 	}
 	if cfg.Lease <= cfg.SendTimeout {
 		cfg.Lease = cfg.SendTimeout + time.Minute

@@ -128,31 +128,40 @@ func (s *Store) MarkAcked(ctx context.Context, a Actor, id int64, at time.Time) 
 }
 
 func (s *Store) markReceipt(ctx context.Context, a Actor, id int64, at time.Time, ack bool) (*Receipt, error) {
-	now := s.now()
 	var r *Receipt
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var status, published string
-		err := tx.QueryRowContext(ctx, `SELECT an.status, COALESCE(an.published_at, '') FROM announcement_receipts r
-			JOIN announcements an ON an.id = r.announcement_id WHERE r.announcement_id = ? AND r.user_id = ?`, id, a.UserID).
-			Scan(&status, &published)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("announcement %d: %w", id, ErrNotFound)
-		} else if err != nil {
-			return fmt.Errorf("announcement %d: %w", id, err)
-		}
-		if status == AnnouncementRetracted {
-			return fmt.Errorf("announcement %d: %w", id, ErrNotFound)
-		}
-		if at.IsZero() || at.After(now) {
-			at = now
-		}
-		if p := parseTS(published); at.Before(p) {
-			at = p
-		}
-		r, err = s.stampReceipt(ctx, tx, a.UserID, id, Truncate(at), true, ack)
+		var err error
+		r, err = s.markReceiptTx(ctx, tx, a, id, at, ack)
 		return err
 	})
 	return r, err
+}
+
+// markReceiptTx records a read (or ack) inside tx: sync push applies an
+// announcement_receipts mutation with it, in the transaction that stores
+// the mutation's result. Only the recipient may; a retracted announcement
+// is not found.
+func (s *Store) markReceiptTx(ctx context.Context, tx *sql.Tx, a Actor, id int64, at time.Time, ack bool) (*Receipt, error) {
+	now := s.now()
+	var status, published string
+	err := tx.QueryRowContext(ctx, `SELECT an.status, COALESCE(an.published_at, '') FROM announcement_receipts r
+		JOIN announcements an ON an.id = r.announcement_id WHERE r.announcement_id = ? AND r.user_id = ?`, id, a.UserID).
+		Scan(&status, &published)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("announcement %d: %w", id, ErrNotFound)
+	} else if err != nil {
+		return nil, fmt.Errorf("announcement %d: %w", id, err)
+	}
+	if status == AnnouncementRetracted {
+		return nil, fmt.Errorf("announcement %d: %w", id, ErrNotFound)
+	}
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	if p := parseTS(published); at.Before(p) {
+		at = p
+	}
+	return s.stampReceipt(ctx, tx, a.UserID, id, Truncate(at), true, ack)
 }
 
 // stampReceipt sets delivered (and read, and acked) to at where unset or
