@@ -219,11 +219,14 @@ func tsOrNull(t time.Time) sql.NullString {
 // UserAnnouncementChanges lists, in version order, what changed in the
 // user's inbox after seq since: announcements they receive (a retracted
 // one is a deletion for the phone) and their own receipts. It is the
-// source of the sync user: scope; limit caps the rows returned.
-func (s *Store) UserAnnouncementChanges(ctx context.Context, q querier, userID, since int64, limit int) ([]InboxItem, error) {
-	if q == nil {
-		q = s.read
-	}
+// source of the sync user: scope; limit caps the rows returned. Sync pull
+// calls userAnnouncementChanges with its read transaction, so the page
+// belongs to its snapshot.
+func (s *Store) UserAnnouncementChanges(ctx context.Context, userID, since int64, limit int) ([]InboxItem, error) {
+	return s.userAnnouncementChanges(ctx, s.read, userID, since, limit)
+}
+
+func (s *Store) userAnnouncementChanges(ctx context.Context, q querier, userID, since int64, limit int) ([]InboxItem, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+inboxColumns+`
 		FROM announcement_receipts r JOIN announcements an ON an.id = r.announcement_id
 		WHERE r.user_id = ?1 AND (r.version > ?2 OR an.version > ?2)

@@ -190,18 +190,18 @@ func TestPublishResolvesRecipients(t *testing.T) {
 		}
 	}
 	// Versions: the announcement and each receipt take distinct seq values.
-	changes, err := e.s.UserAnnouncementChanges(ctx, nil, e.memberA.UserID, 0, 100)
+	changes, err := e.s.UserAnnouncementChanges(ctx, e.memberA.UserID, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(changes) != 1 || changes[0].Receipt.Version <= changes[0].Announcement.Version {
 		t.Fatalf("got changes %+v, want one item with the receipt after the announcement", changes)
 	}
-	changes2, _ := e.s.UserAnnouncementChanges(ctx, nil, e.member2A.UserID, 0, 100)
+	changes2, _ := e.s.UserAnnouncementChanges(ctx, e.member2A.UserID, 0, 100)
 	if len(changes2) != 1 || changes2[0].Receipt.Version == changes[0].Receipt.Version {
 		t.Errorf("got receipt versions %+v and %+v, want distinct", changes, changes2)
 	}
-	if again, _ := e.s.UserAnnouncementChanges(ctx, nil, e.memberA.UserID, changes[0].Version(), 100); len(again) != 0 {
+	if again, _ := e.s.UserAnnouncementChanges(ctx, e.memberA.UserID, changes[0].Version(), 100); len(again) != 0 {
 		t.Errorf("after cursor: got %d changes, want 0", len(again))
 	}
 	if _, err := e.s.PublishAnnouncement(ctx, e.coordA, an.ID, time.Time{}); !errors.Is(err, ErrConflict) {
