@@ -25,8 +25,12 @@ const (
 	AnnouncementRetracted = "retracted"
 )
 
-// DefaultAnnouncementLife is how long an announcement lives when no expiry is given.
-const DefaultAnnouncementLife = 30 * 24 * time.Hour
+// An announcement lives DefaultAnnouncementLife when no expiry is given,
+// and at most MaxAnnouncementLife.
+const (
+	DefaultAnnouncementLife = 30 * 24 * time.Hour
+	MaxAnnouncementLife     = 366 * 24 * time.Hour
+)
 
 // Audience is who an announcement is for: the active users in any of the
 // area subtrees, with one of the roles (every role when empty) and, when
@@ -208,6 +212,9 @@ func (s *Store) CreateAnnouncement(ctx context.Context, a Actor, n NewAnnounceme
 	}
 	if !n.ExpiresAt.After(now) {
 		return nil, fmt.Errorf("expires_at %s is in the past: %w", ts(n.ExpiresAt), ErrInvalid)
+	}
+	if n.ExpiresAt.Sub(now) > MaxAnnouncementLife {
+		return nil, fmt.Errorf("expires_at %s is more than a year away: %w", ts(n.ExpiresAt), ErrInvalid)
 	}
 	n.Audience = n.Audience.normalize()
 	var id int64

@@ -295,3 +295,40 @@ func TestPruneTokens(t *testing.T) {
 		t.Fatalf("got %d, %v; want 1 pruned", n, err)
 	}
 }
+
+func TestAnnouncementExpiry(t *testing.T) {
+	e := newAnnEnv(t)
+	ctx := context.Background()
+	aud := Audience{AreaIDs: []int64{e.p.ID}}
+	tests := []struct {
+		name    string
+		expires time.Time
+		want    error
+	}{
+		{"default", time.Time{}, nil},
+		{"in a week", e.clock.Add(7 * 24 * time.Hour), nil},
+		{"past", e.clock.Add(-time.Minute), ErrInvalid},
+		{"now", *e.clock, ErrInvalid},
+		{"over a year", e.clock.Add(MaxAnnouncementLife + time.Minute), ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.s.CreateAnnouncement(ctx, e.admin, NewAnnouncement{Title: "t", Body: "b", Audience: aud, ExpiresAt: tt.expires})
+			if !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// Scheduling at or after the expiry is refused; publishing after it too.
+	an, err := e.s.CreateAnnouncement(ctx, e.admin, NewAnnouncement{Title: "t", Body: "b", Audience: aud, ExpiresAt: e.clock.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.PublishAnnouncement(ctx, e.admin, an.ID, e.clock.Add(time.Hour)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("schedule at expiry: got %v, want ErrInvalid", err)
+	}
+	*e.clock = e.clock.Add(time.Hour)
+	if _, err := e.s.PublishAnnouncement(ctx, e.admin, an.ID, time.Time{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("publish after expiry: got %v, want ErrInvalid", err)
+	}
+}
