@@ -35,7 +35,8 @@ type fakeFCM struct {
 	messages []json.RawMessage // every request's message, in arrival order
 	onReq    func(total int)   // called after each request with the running total
 	total    int
-	conns    atomic.Int64 // connections opened by the client
+	conns    atomic.Int64  // connections opened by the client
+	latency  time.Duration // how long each answer takes
 }
 
 type fcmReply struct {
@@ -88,6 +89,7 @@ func (f *fakeFCM) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad request body", http.StatusBadRequest)
 		return
 	}
+	time.Sleep(f.latency)
 	f.mu.Lock()
 	rep := f.reply(msg.Token, f.seen[msg.Token])
 	f.seen[msg.Token]++

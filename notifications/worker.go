@@ -1,10 +1,12 @@
 package notifications
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"firebase.google.com/go/v4/messaging"
@@ -18,7 +20,8 @@ const MaxTokensPerCall = 500
 
 // Config tunes the worker; the zero value gives the defaults.
 type Config struct {
-	BatchSize    int           // rows claimed (and tokens sent) per round, ≤ 500; default 500
+	BatchSize    int           // tokens per call, ≤ 500; default 500
+	Concurrency  int           // calls in flight at once; default 4 (the SDK sends 50 requests at a time per call)
 	SendTimeout  time.Duration // deadline of every send call; default 20 s (the SDK alone may retry for minutes)
 	Lease        time.Duration // how long claimed rows are ours; default SendTimeout + 1 min
 	MaxAttempts  int           // transient failures before giving up; default 8
@@ -32,10 +35,10 @@ type Config struct {
 }
 
 // Worker drains the push outbox. There is one per process: it claims due
-// rows with a lease, sends them, and records each result in one write
-// transaction per call. Stopping it (cancelling Run's context) lets the
-// call in flight finish and be recorded; rows claimed but not yet sent go
-// back to the queue. Rows of a crashed worker are due again when their
+// rows with a lease, sends them (a few calls at a time), and records each
+// call's results in one write transaction. Stopping it (cancelling Run's
+// context) lets the calls in flight finish and be recorded; rows claimed
+// but not yet sent go back to the queue. Rows of a crashed worker are due again when their
 // lease ends, so nothing is lost; a crash between FCM accepting a push and
 // the record committing can repeat that push once (the collapse key makes
 // the phone show it once).
@@ -46,6 +49,7 @@ type Worker struct {
 	cfg     Config
 	metrics *workerMetrics
 
+	mu          sync.Mutex // guards pausedUntil: concurrent calls may pause the sender
 	pausedUntil time.Time
 	lastPrune   time.Time
 }
@@ -54,6 +58,9 @@ type Worker struct {
 func NewWorker(st *store.Store, sender Sender, log *slog.Logger, cfg Config) *Worker {
 	if cfg.BatchSize <= 0 || cfg.BatchSize > MaxTokensPerCall {
 		cfg.BatchSize = MaxTokensPerCall
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
 	}
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 20 * time.Second
@@ -92,7 +99,11 @@ func NewWorker(st *store.Store, sender Sender, log *slog.Logger, cfg Config) *Wo
 func (w *Worker) Collectors() []prometheus.Collector { return w.metrics.collectors() }
 
 // PausedUntil is when a quota pause ends (zero or past: not paused).
-func (w *Worker) PausedUntil() time.Time { return w.pausedUntil }
+func (w *Worker) PausedUntil() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pausedUntil
+}
 
 // Run works until ctx is cancelled and returns nil then. Store errors are
 // logged and retried at the next poll.
@@ -109,7 +120,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue // more may be due: no sleep while draining
 		}
 		wait := w.cfg.PollInterval
-		if d := w.pausedUntil.Sub(w.cfg.Now()); d > wait {
+		if d := w.PausedUntil().Sub(w.cfg.Now()); d > wait {
 			wait = d
 		}
 		t := time.NewTimer(wait)
@@ -123,8 +134,10 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Step is one round: publish scheduled announcements that are due, prune
-// dead tokens when it is time, then claim up to BatchSize due rows, send
-// them and record the results. It returns how many rows it claimed.
+// dead tokens when it is time, then claim up to BatchSize × Concurrency
+// due rows, send them in calls of at most BatchSize tokens, Concurrency
+// calls at a time, and record each call's results. It returns how many
+// rows it claimed.
 func (w *Worker) Step(ctx context.Context) (int, error) {
 	if _, err := w.store.PublishDue(ctx); err != nil {
 		return 0, err
@@ -139,32 +152,79 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 		w.metrics.pruned.Add(float64(n))
 	}
 	defer w.observeQueue(ctx)
-	if w.sender == nil || now.Before(w.pausedUntil) {
+	if w.sender == nil || w.paused(now) {
 		return 0, nil
 	}
 	w.metrics.paused.Set(0)
-	batches, err := w.store.ClaimPush(ctx, now, w.cfg.Lease, w.cfg.BatchSize)
+	batches, err := w.store.ClaimPush(ctx, now, w.cfg.Lease, w.cfg.BatchSize*w.cfg.Concurrency)
 	if err != nil {
 		return 0, err
 	}
-	claimed := 0
-	for i, b := range batches {
-		claimed += len(b.Jobs)
-		if ctx.Err() != nil || w.cfg.Now().Before(w.pausedUntil) {
-			// Stopping or paused: give the rest back, due when the pause ends.
-			if err := w.release(ctx, batches[i:]); err != nil {
-				return claimed, err
-			}
-			for _, rest := range batches[i+1:] {
-				claimed += len(rest.Jobs)
-			}
-			break
+	var (
+		claimed  int
+		sem      = make(chan struct{}, w.cfg.Concurrency)
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		released []store.PushBatch
+	)
+	for _, c := range chunks(batches, w.cfg.BatchSize) {
+		claimed += len(c.Jobs)
+		sem <- struct{}{} // a free call slot: decide as late as possible
+		if ctx.Err() != nil || w.paused(w.cfg.Now()) {
+			// Stopping or paused: give it back, due when the pause ends.
+			<-sem
+			released = append(released, c)
+			continue
 		}
-		if err := w.send(ctx, b); err != nil {
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := w.send(ctx, c); err != nil {
+				mu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(released) > 0 {
+		if err := w.release(ctx, released); err != nil {
 			return claimed, err
 		}
 	}
-	return claimed, nil
+	return claimed, firstErr
+}
+
+// chunks splits each announcement's jobs into calls of at most n tokens.
+func chunks(batches []store.PushBatch, n int) []store.PushBatch {
+	var out []store.PushBatch
+	for _, b := range batches {
+		for len(b.Jobs) > 0 {
+			c := b
+			c.Jobs = b.Jobs[:min(n, len(b.Jobs))]
+			b.Jobs = b.Jobs[len(c.Jobs):]
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// paused reports whether a quota pause is in force at now.
+func (w *Worker) paused(now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return now.Before(w.pausedUntil)
+}
+
+// pause holds every send until until (if later than the current pause).
+func (w *Worker) pause(until time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if until.After(w.pausedUntil) {
+		w.pausedUntil = until
+		w.metrics.paused.Set(1)
+		w.log.Warn("push quota exceeded: sender paused", "until", until)
+	}
 }
 
 // send pushes one announcement to its claimed tokens and records the
@@ -226,11 +286,7 @@ func (w *Worker) failure(b store.PushBatch, j store.PushJob, err error, now time
 		return r
 	case actQuota:
 		r.Next, r.Uncounted = now.Add(max(c.retryAfter, w.cfg.QuotaBackoff)), true
-		if r.Next.After(w.pausedUntil) {
-			w.pausedUntil = r.Next
-			w.metrics.paused.Set(1)
-			w.log.Warn("push quota exceeded: sender paused", "until", r.Next)
-		}
+		w.pause(r.Next)
 	default:
 		if j.Attempts >= w.cfg.MaxAttempts {
 			r.State = store.PushGaveUp
@@ -260,8 +316,8 @@ func (w *Worker) backoff(attempts int) time.Duration {
 // ends (or now).
 func (w *Worker) release(ctx context.Context, batches []store.PushBatch) error {
 	next := w.cfg.Now()
-	if w.pausedUntil.After(next) {
-		next = w.pausedUntil
+	if until := w.PausedUntil(); until.After(next) {
+		next = until
 	}
 	var results []store.PushResult
 	for _, b := range batches {

@@ -306,7 +306,7 @@ func TestRestartMidQueue(t *testing.T) {
 			cancel()
 		}
 	}
-	w1 := NewWorker(f.st, fcm.client(t), discardLog(), Config{BatchSize: 100, PollInterval: 10 * time.Millisecond})
+	w1 := NewWorker(f.st, fcm.client(t), discardLog(), Config{BatchSize: 100, Concurrency: 2, PollInterval: 10 * time.Millisecond})
 	if err := w1.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestRestartMidQueue(t *testing.T) {
 	fcm.onReq = nil
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
-	w2 := NewWorker(f.st, fcm.client(t), discardLog(), Config{BatchSize: 100, PollInterval: 10 * time.Millisecond})
+	w2 := NewWorker(f.st, fcm.client(t), discardLog(), Config{BatchSize: 100, Concurrency: 2, PollInterval: 10 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- w2.Run(ctx2) }()
 	for {
@@ -363,4 +363,55 @@ func metricValue(m prometheus.Metric) float64 {
 		return d.Counter.GetValue()
 	}
 	return d.Gauge.GetValue()
+}
+
+// Calls not yet started when a 429 pauses the sender go back to the queue,
+// due when the pause ends, without counting an attempt.
+func TestQuotaReleasesUnstartedCalls(t *testing.T) {
+	f := newFixture(t, nil)
+	fcm := newFakeFCM(t)
+	f.addMembers(t, 1, 1, f.clock.Now())
+	fcm.setReply(func(_ string, seen int) fcmReply {
+		if seen == 0 {
+			r := fcmError(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED")
+			r.header = map[string]string{"Retry-After": "120"}
+			return r
+		}
+		return okReply
+	})
+	first, second := f.publish(t, store.PriorityNormal, time.Time{}), f.publish(t, store.PriorityNormal, time.Time{})
+	w := newTestWorker(f, fcm, t, Config{BatchSize: 2, Concurrency: 1})
+	start := f.clock.Now()
+	if got := step(t, w); got != 2 {
+		t.Fatalf("claimed %d rows, want 2 (one per announcement)", got)
+	}
+	if total, _, _ := fcm.counts(); total != 1 {
+		t.Errorf("fake FCM saw %d requests, want 1 (the second call held back)", total)
+	}
+	for _, id := range []int64{first.ID, second.ID} {
+		rows, _ := f.st.PushOutbox(context.Background(), id)
+		r := rows[0]
+		if r.State != store.PushPending || r.Attempts != 0 || !r.NextAttemptAt.Equal(start.Add(120*time.Second)) {
+			t.Errorf("announcement %d: got %s, %d attempts, next %s; want pending, 0, %s",
+				id, r.State, r.Attempts, r.NextAttemptAt, start.Add(120*time.Second))
+		}
+	}
+}
+
+func TestChunks(t *testing.T) {
+	jobs := func(ids ...int64) []store.PushJob {
+		var out []store.PushJob
+		for _, id := range ids {
+			out = append(out, store.PushJob{ID: id})
+		}
+		return out
+	}
+	in := []store.PushBatch{{AnnouncementID: 1, Jobs: jobs(1, 2, 3, 4, 5)}, {AnnouncementID: 2, Jobs: jobs(6)}}
+	want := []store.PushBatch{
+		{AnnouncementID: 1, Jobs: jobs(1, 2)}, {AnnouncementID: 1, Jobs: jobs(3, 4)}, {AnnouncementID: 1, Jobs: jobs(5)},
+		{AnnouncementID: 2, Jobs: jobs(6)},
+	}
+	if diff := cmp.Diff(want, chunks(in, 2)); diff != "" {
+		t.Errorf("chunks (-want +got):\n%s", diff)
+	}
 }
