@@ -54,6 +54,7 @@ type Config struct {
 	ShutdownWait time.Duration
 	AccessTTL    time.Duration
 	RefreshTTL   time.Duration
+	Push         PushConfig
 }
 
 // flags binds the common flags, with defaults from the environment.
@@ -71,6 +72,7 @@ func (c *Config) flags(fs *flag.FlagSet, getenv func(string) string, defaultDB s
 	fs.StringVar(&c.LogLevel, "log-level", env("TOSO_LOG_LEVEL", "info"), "debug, info, warn or error (TOSO_LOG_LEVEL)")
 	fs.BoolVar(&c.AccessLog, "access-log", env("TOSO_ACCESS_LOG", "true") == "true", "log every request (TOSO_ACCESS_LOG)")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish")
+	c.Push.flags(fs, env)
 	fs.DurationVar(&c.AccessTTL, "access-ttl", envDuration(getenv, "TOSO_ACCESS_TTL", 15*time.Minute), "lifetime of access tokens (TOSO_ACCESS_TTL)")
 	fs.DurationVar(&c.RefreshTTL, "refresh-ttl", envDuration(getenv, "TOSO_REFRESH_TTL", 60*24*time.Hour), "lifetime of refresh tokens, renewed on every refresh (TOSO_REFRESH_TTL)")
 }
@@ -105,7 +107,7 @@ func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("%w: address %q: %v", errUsage, c.Addr, err)
 	}
-	return nil
+	return c.Push.validate()
 }
 
 func (c *Config) logger(w io.Writer) *slog.Logger {
@@ -190,6 +192,10 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 	if err != nil {
 		return err
 	}
+	push, err := newPush(ctx, cfg.Push, st, log)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Addr:            cfg.Addr,
 		JWTSecret:       jwtSecret,
@@ -197,10 +203,12 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 		RefreshTokenTTL: cfg.RefreshTTL,
 		AccessLog:       cfg.AccessLog,
 		ShutdownTimeout: cfg.ShutdownWait,
+		Collectors:      push.Collectors(),
 	}, st, log)
 	if err != nil {
 		return err
 	}
+	defer push.start(ctx)() // stopped (its last call recorded) before the store closes
 	return srv.Run(ctx, func(addr net.Addr) {
 		log.Info("listening", "addr", addr.String(), "db", st.Path())
 		if ready != nil {

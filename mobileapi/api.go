@@ -102,6 +102,17 @@ func (a *API) Register(r fiber.Router) {
 	gz := compress.New()
 	v1.Post("/sync/push", auth, gz, a.syncPush)
 	v1.Post("/sync/pull", auth, gz, a.syncPull)
+
+	v1.Get("/announcements", auth, a.listAnnouncements)
+	v1.Post("/announcements", auth, a.createAnnouncement)
+	v1.Post("/announcements/preview", auth, a.previewAudience)
+	v1.Get("/announcements/:id", auth, a.getAnnouncement)
+	v1.Post("/announcements/:id/publish", auth, a.publishAnnouncement)
+	v1.Post("/announcements/:id/retract", auth, a.retractAnnouncement)
+	v1.Get("/announcements/:id/receipts", auth, a.announcementReceipts)
+	v1.Post("/announcements/:id/read", auth, a.markRead)
+	v1.Post("/announcements/:id/ack", auth, a.markAcked)
+	v1.Get("/inbox", auth, a.inbox)
 }
 
 const actorKey = "toso.actor"

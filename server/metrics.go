@@ -24,7 +24,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(s *store.Store) *metrics {
+func newMetrics(s *store.Store, extra ...prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -41,6 +41,7 @@ func newMetrics(s *store.Store) *metrics {
 	)
 	m.reg.MustRegister(poolGauges("read", s.ReadStats)...)
 	m.reg.MustRegister(poolGauges("write", s.WriteStats)...)
+	m.reg.MustRegister(extra...)
 	return m
 }
 

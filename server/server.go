@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/recover"
 	"github.com/gofiber/fiber/v3/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"toso/mobileapi"
@@ -38,6 +39,9 @@ type Config struct {
 	// Limits are the login throttles and the per-device request rate; zero
 	// fields take mobileapi.DefaultLimits.
 	Limits mobileapi.Limits
+	// Collectors are extra Prometheus metrics served at /metrics (the
+	// push worker's, for example).
+	Collectors []prometheus.Collector
 }
 
 // Server is the HTTP side of Toso.
@@ -82,7 +86,7 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s), largeBody: map[string]bool{}}
+	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s, cfg.Collectors...), largeBody: map[string]bool{}}
 	for _, p := range mobileapi.ImportPaths() {
 		srv.largeBody[p] = true
 	}

@@ -286,3 +286,57 @@ func (a Actor) CanResolveConflict(r TeamRow, lostBy int64) bool {
 	}
 	return a.CanWriteTeamData(r.TeamID, r.TeamPath)
 }
+
+// CanAnnounce: admins and coordinators write announcements.
+func (a Actor) CanAnnounce() bool { return a.Role == RoleAdmin || a.Role == RoleCoordinator }
+
+// CanTargetArea: the area subtree at path may be an announcement's audience.
+// Admins anywhere; coordinators inside their scope, their root included.
+func (a Actor) CanTargetArea(path string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return strings.HasPrefix(path, a.AreaPath)
+	}
+	return false
+}
+
+// CanManageAnnouncement: publish, retract or read the receipts of an
+// announcement whose audience areas are at targets. Admins; coordinators
+// whose scope holds every target (the author's own scope may have shrunk).
+func (a Actor) CanManageAnnouncement(targets []string) bool {
+	if a.Role == RoleAdmin {
+		return true
+	}
+	if a.Role != RoleCoordinator || len(targets) == 0 {
+		return false
+	}
+	for _, p := range targets {
+		if !a.CanTargetArea(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// CanSeeAnnouncement: see an announcement as its author's side does (not
+// as a recipient: recipients read their inbox). Admins; the author; a
+// coordinator whose scope overlaps a target (a commune coordinator follows
+// a province-wide announcement, and its receipts for the commune).
+func (a Actor) CanSeeAnnouncement(authorID int64, targets []string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		if a.UserID != 0 && authorID == a.UserID {
+			return true
+		}
+		for _, p := range targets {
+			if strings.HasPrefix(p, a.AreaPath) || strings.HasPrefix(a.AreaPath, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
