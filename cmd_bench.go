@@ -84,6 +84,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated batches")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's pid, to read its peak memory (VmHWM) from /proc")
 	fs.StringVar(&cfg.TempDir, "tmp", "", "where the phones' databases go (default: the system temp dir)")
+	fs.StringVar(&cfg.PhoneDir, "phone-dir", "", "keep the phones' databases in this directory (for a later --signed-in run)")
+	fs.BoolVar(&cfg.SignedIn, "signed-in", false, "phones are already signed in (from --phone-dir): refresh instead of login")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -40,6 +40,13 @@ type Config struct {
 	ServerPID   int       // read VmHWM from /proc when set
 	Progress    io.Writer // a progress line every second or two; nil: none
 	TempDir     string    // parent of the phones' databases (default os.TempDir())
+	// PhoneDir, when set, keeps the phones' databases there (not removed),
+	// so a later run with SignedIn plays the same phones the next morning.
+	PhoneDir string
+	// SignedIn skips the login: the phone renews its access token with
+	// the refresh token kept from an earlier run in PhoneDir, as a phone
+	// does every morning (a login hashes a password: argon2id, ~30 ms CPU).
+	SignedIn bool
 }
 
 // CheckLoopback refuses a base URL whose host is not a loopback address.
@@ -114,11 +121,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(accts) == 0 {
 		return nil, errors.New("no member accounts in the database: generate a province first (toso generate)")
 	}
-	dir, err := os.MkdirTemp(cfg.TempDir, "toso-bench-")
-	if err != nil {
+	dir := cfg.PhoneDir
+	if dir == "" {
+		if cfg.SignedIn {
+			return nil, errors.New("signed-in phones need the phone directory of an earlier run")
+		}
+		if dir, err = os.MkdirTemp(cfg.TempDir, "toso-bench-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
 
 	rec := newRecorder()
 	conns := cfg.Concurrency
@@ -223,16 +237,20 @@ func mib(b int64) string {
 // runPhone is one phone's morning: sign in, record the day's work, push,
 // pull until quiet.
 func runPhone(ctx context.Context, client *http.Client, cfg Config, path string, a Account, rng *rand.Rand, rec *recorder) error {
-	defer os.Remove(path)
-	defer os.Remove(path + "-wal")
-	defer os.Remove(path + "-shm")
+	if cfg.PhoneDir == "" {
+		defer os.Remove(path)
+		defer os.Remove(path + "-wal")
+		defer os.Remove(path + "-shm")
+	}
 	c, err := phone.Open(ctx, path, phone.Config{BaseURL: cfg.BaseURL, HTTP: client})
 	if err != nil {
 		return fmt.Errorf("phone database: %w", err)
 	}
 	defer c.Close()
-	if err := c.Login(ctx, a.Phone, cfg.Password); err != nil {
-		return err
+	if !cfg.SignedIn {
+		if err := c.Login(ctx, a.Phone, cfg.Password); err != nil {
+			return err
+		}
 	}
 	if err := queueBatch(ctx, c, a.TeamID, cfg.Mutations, rng); err != nil {
 		return fmt.Errorf("outbox: %w", err)
