@@ -27,7 +27,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer st.Close()
 	start := time.Now()
-	p, created, err := demo.Ensure(ctx, st, demo.Options{Log: log})
+	p, created, err := demo.Ensure(ctx, st, demo.Options{Log: log, Activity: demo.Activity})
 	if err != nil {
 		return fmt.Errorf("demo %s: %w", cfg.DB, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"toso/mobileapi"
 	"toso/server"
 	"toso/store"
 )
@@ -55,6 +56,8 @@ type Config struct {
 	AccessTTL    time.Duration
 	RefreshTTL   time.Duration
 	Push         PushConfig
+	LoginPerIP   int    // login attempts per IP a minute (0: the default)
+	Pprof        string // loopback address for /debug/pprof, empty: off
 }
 
 // flags binds the common flags, with defaults from the environment.
@@ -74,6 +77,8 @@ func (c *Config) flags(fs *flag.FlagSet, getenv func(string) string, defaultDB s
 	fs.DurationVar(&c.ShutdownWait, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish")
 	c.Push.flags(fs, env)
 	fs.DurationVar(&c.AccessTTL, "access-ttl", envDuration(getenv, "TOSO_ACCESS_TTL", 15*time.Minute), "lifetime of access tokens (TOSO_ACCESS_TTL)")
+	fs.IntVar(&c.LoginPerIP, "login-per-ip", 0, "login attempts per client IP a minute; 0: the default 30 (raise it for a load test from one address)")
+	fs.StringVar(&c.Pprof, "pprof", "", "serve /debug/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.DurationVar(&c.RefreshTTL, "refresh-ttl", envDuration(getenv, "TOSO_REFRESH_TTL", 60*24*time.Hour), "lifetime of refresh tokens, renewed on every refresh (TOSO_REFRESH_TTL)")
 }
 
@@ -104,6 +109,11 @@ func (c *Config) validate() error {
 	if c.RefreshTTL < time.Hour || c.RefreshTTL < c.AccessTTL {
 		return fmt.Errorf("%w: the refresh token TTL must be at least 1h and the access TTL (TOSO_REFRESH_TTL, e.g. 1440h)", errUsage)
 	}
+	if c.Pprof != "" {
+		if err := loopbackAddr(c.Pprof); err != nil {
+			return fmt.Errorf("%w: --pprof: %v", errUsage, err)
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("%w: address %q: %v", errUsage, c.Addr, err)
 	}
@@ -123,6 +133,8 @@ const usage = `usage: toso [command] [flags]
 commands:
   serve                      run the server (default)
   demo                       run the server on a demo database (created on first use)
+  generate                   generate a large province for benchmarks (--teams 5000)
+  bench                      simulate phones against a running server on loopback
   migrate                    create or migrate the database and exit
   user create                create a user, e.g. the first admin
   backup PATH                write a consistent copy of the live database to PATH
@@ -139,6 +151,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return runServe(ctx, args, getenv, stdout, stderr)
+	case "generate":
+		return runGenerate(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args, getenv, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args, getenv, stdout, stderr)
 	case "migrate":
@@ -204,11 +220,19 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 		AccessLog:       cfg.AccessLog,
 		ShutdownTimeout: cfg.ShutdownWait,
 		Collectors:      push.Collectors(),
+		Limits:          mobileapi.Limits{LoginPerIP: cfg.LoginPerIP, LoginIPWindow: time.Minute},
 	}, st, log)
 	if err != nil {
 		return err
 	}
 	defer push.start(ctx)() // stopped (its last call recorded) before the store closes
+	if cfg.Pprof != "" {
+		stop, err := servePprof(cfg.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return srv.Run(ctx, func(addr net.Addr) {
 		log.Info("listening", "addr", addr.String(), "db", st.Path())
 		if ready != nil {

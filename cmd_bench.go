@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"toso/demo"
+	"toso/loadtest"
+	"toso/store"
+)
+
+// runGenerate builds a large province (no activity) for load tests: about
+// --teams teams of --members, all with demo.Password.
+func runGenerate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("toso generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "bench.db", "database file to create")
+	teams := fs.Int("teams", 5000, "teams (one per village), about")
+	members := fs.Int("members", 5, "members per team, including the lead")
+	seed := fs.Uint64("seed", 1, "seed")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *teams < 1 || *members < 1 {
+		return fmt.Errorf("%w: --teams and --members must be positive", errUsage)
+	}
+	st, err := store.Open(ctx, *db, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	const villages = 10
+	start := time.Now()
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				fmt.Fprintf(stderr, "\rgenerating %d teams… %s", *teams, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	p, created, err := demo.Ensure(ctx, st, demo.Options{Seed: *seed, Communes: max(1, (*teams+villages-1)/villages),
+		VillagesPerCommune: villages, MembersPerTeam: *members})
+	close(done)
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return fmt.Errorf("generate %s: %w", *db, err)
+	}
+	if !created {
+		fmt.Fprintf(stdout, "%s already holds a generated province\n", *db)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s: %d communes, %d teams, %d users (password %q) in %s\n", *db, len(p.Communes), p.Teams(),
+		p.Users, demo.Password, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// runBench simulates phones against a running server on loopback.
+func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("toso bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg loadtest.Config
+	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "the running server (loopback only)")
+	fs.StringVar(&cfg.DB, "db", "bench.db", "the server's database, read for member accounts")
+	fs.StringVar(&cfg.Password, "password", demo.Password, "the accounts' password")
+	fs.IntVar(&cfg.Phones, "phones", 1000, "phones to simulate")
+	fs.IntVar(&cfg.Mutations, "mutations", 10, "mutations each phone pushes")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "phones started per second (open loop); 0: closed loop")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 50, "phones at once in a closed loop")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "stop starting phones after this long (0: run all)")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated batches")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's pid, to read its peak memory (VmHWM) from /proc")
+	fs.StringVar(&cfg.TempDir, "tmp", "", "where the phones' databases go (default: the system temp dir)")
+	fs.StringVar(&cfg.PhoneDir, "phone-dir", "", "keep the phones' databases in this directory (for a later --signed-in run)")
+	fs.BoolVar(&cfg.SignedIn, "signed-in", false, "phones are already signed in (from --phone-dir): refresh instead of login")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := loadtest.CheckLoopback(cfg.BaseURL); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg.Progress = stderr
+	rep, err := loadtest.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rep.Print(stdout)
+	return nil
+}
+
+// loopbackAddr refuses a listen address that is not on loopback.
+func loopbackAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New(addr + " is not a loopback address")
+	}
+	return nil
+}
+
+// servePprof serves net/http/pprof on a loopback address until stop.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Info("pprof listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
+}

@@ -1,0 +1,92 @@
+package loadtest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"toso/demo"
+	"toso/server"
+	"toso/store"
+)
+
+func TestCheckLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"http://127.0.0.1:8080", true},
+		{"http://[::1]:8080", true},
+		{"http://localhost:8080", true},
+		{"http://10.0.0.1:8080", false},
+		{"http://93.184.216.34", false},
+		{"not a url", false},
+	} {
+		err := CheckLoopback(tc.url)
+		if got := err == nil; got != tc.ok {
+			t.Errorf("CheckLoopback(%q) = %v, want ok %v", tc.url, err, tc.ok)
+		}
+	}
+}
+
+// TestSmoke runs a handful of phones against a real server on loopback,
+// then again the next morning as signed-in phones.
+func TestSmoke(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "bench.db")
+	st, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := demo.Build(ctx, st, demo.Options{Communes: 2, VillagesPerCommune: 2}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 32)}, st,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, func(a net.Addr) { addr <- a }) }()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a.String()
+	case err := <-done:
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, signedIn := range []bool{false, true} {
+		rep, err := Run(ctx, Config{BaseURL: base, DB: path, Password: demo.Password, Phones: 5, Concurrency: 2,
+			Seed: 1, PhoneDir: dir, SignedIn: signedIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Phones != 5 || rep.Failed != 0 || len(rep.Statuses) != 0 {
+			t.Fatalf("signed in %v: %d phones, %d failed, errors %v %v, want 5 phones and no errors", signedIn, rep.Phones, rep.Failed, rep.Errors, rep.Statuses)
+		}
+		if got, want := rep.Mutations, int64(50); got != want {
+			t.Errorf("signed in %v: %d mutations pushed, want %d", signedIn, got, want)
+		}
+		counts := map[string]int{}
+		for _, e := range rep.Endpoints {
+			counts[e.Name] = e.Count
+		}
+		first := "login"
+		if signedIn {
+			first = "refresh"
+		}
+		if counts[first] != 5 || counts["push"] != 5 || counts["pull"] < 5 {
+			t.Errorf("signed in %v: requests %v, want 5 %s, 5 push, at least 5 pull", signedIn, counts, first)
+		}
+	}
+	cancel()
+	<-done
+}
