@@ -276,3 +276,6 @@ func (c *Client) send(ctx context.Context, path string, body []byte, out any, au
 	}
 	return json.Unmarshal(b, out)
 }
+
+// SetPageLimit changes the rows asked for per pull (at most 500).
+func (c *Client) SetPageLimit(n int) { c.cfg.PageLimit = n }
