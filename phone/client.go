@@ -11,7 +11,12 @@
 //   - pulled rows and the scope's new cursor are one local transaction, so a
 //     lost or cut response repeats changes and never skips one;
 //   - a reset or a digest mismatch empties the scope and pulls it from 0,
-//     after the outbox was pushed.
+//     after the outbox was pushed;
+//   - a result may name the id the server gave the row (session attendees:
+//     derived from session and person, so two phones adding the same
+//     person converge); the phone keeps it beside the entry and shows the
+//     pulled row under that id. The phone's own id stays a valid alias for
+//     later patches and deletes.
 package phone
 
 import (
@@ -74,7 +79,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 	status       TEXT,             -- NULL while pending
 	code         TEXT NOT NULL DEFAULT '',
 	version      INTEGER NOT NULL DEFAULT 0,
-	conflict_id  TEXT NOT NULL DEFAULT ''
+	conflict_id  TEXT NOT NULL DEFAULT '',
+	server_id    TEXT NOT NULL DEFAULT '' -- the id the server gave the row, when not the phone's
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (mid) WHERE status IS NULL;
 CREATE TABLE IF NOT EXISTS rows (

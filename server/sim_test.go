@@ -44,7 +44,10 @@ func TestSyncSimulation(t *testing.T) {
 	}
 	first := uint64(time.Now().UnixNano()) % 1_000_000
 	if *simSeed != 0 {
-		first, seeds = *simSeed, 1
+		first = *simSeed
+		if *simSeeds == 0 {
+			seeds = 1
+		}
 	}
 	for i := range seeds {
 		seed := first + uint64(i)
