@@ -36,6 +36,9 @@ import (
 	_ "modernc.org/sqlite" // the phone's local database
 )
 
+// maxRenewals bounds how often one request renews its token after a 401.
+const maxRenewals = 3
+
 // Protocol and schema this client speaks.
 const (
 	Protocol      = 1
@@ -213,7 +216,10 @@ func (c *Client) renew(ctx context.Context) error {
 }
 
 // post sends a JSON request and decodes a JSON answer. With auth, a 401 is
-// answered by renewing the token once and retrying.
+// answered by renewing the token and retrying, a few times: a late copy of
+// an old refresh request (a network that delivers twice) makes the server
+// revoke the whole token chain, even the pair just renewed, and the phone
+// must then sign in again.
 func (c *Client) post(ctx context.Context, path string, in, out any, auth bool) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -227,7 +233,7 @@ func (c *Client) post(ctx context.Context, path string, in, out any, auth bool) 
 		}
 		err := c.send(ctx, path, body, out, auth)
 		var ae *APIError
-		if auth && attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		if auth && attempt < maxRenewals && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
 			c.access = ""
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"toso/phone"
 	"toso/store"
@@ -22,6 +23,11 @@ func (s *sim) step(step, steps int) {
 		s.revoke("memberA1c")
 	case 2 * steps / 3:
 		s.move("memberA2", s.e.teamA1.ID)
+	case 5 * steps / 6: // the server prunes as if half a year had passed
+		if err := s.e.store.PruneSync(s.ctx, s.now().Add(store.TombstoneHorizon+24*time.Hour)); err != nil {
+			s.t.Fatal(err)
+		}
+		s.logf("prune past the horizon")
 	}
 	p := s.phones[s.rng.IntN(len(s.phones))]
 	switch r := s.rng.IntN(100); {
@@ -40,8 +46,9 @@ func (s *sim) step(step, steps int) {
 	case r < 53:
 		s.report(p)
 	case r < 66:
-		_, err := p.c.Push(s.ctx)
+		st, err := p.c.Push(s.ctx)
 		s.expect(p, "push", err)
+		s.logf("%s/%d push: %+v err %v", p.key, phoneIndex(s, p), st, err)
 	case r < 82:
 		limit := 500
 		if s.rng.IntN(2) == 0 {
@@ -55,8 +62,10 @@ func (s *sim) step(step, steps int) {
 		s.open(p)
 	case r < 90:
 		s.attack()
-	default:
-		s.expect(p, "sync", p.c.Sync(s.ctx))
+	default: // what the app's sync button does: push, then pull until quiet
+		_, err := p.c.Push(s.ctx)
+		s.expect(p, "push", err)
+		s.pull(p, 500)
 	}
 }
 
@@ -92,9 +101,9 @@ func (s *sim) pull(p *simPhone, limit int) {
 	if st.Resets > 0 {
 		p.cursors = map[string]int64{}
 	}
-	scopes, err := p.c.Scopes(s.ctx)
-	if err != nil {
-		s.t.Fatal(err)
+	scopes, serr := p.c.Scopes(s.ctx)
+	if serr != nil {
+		s.t.Fatal(serr)
 	}
 	seen := map[string]int64{}
 	for _, sc := range scopes {
@@ -106,6 +115,7 @@ func (s *sim) pull(p *simPhone, limit int) {
 		seen[sc] = n
 	}
 	p.cursors = seen // a scope removed and added again starts over
+	s.logf("%s/%d pull limit %d: %+v err %v cursors %v", p.key, phoneIndex(s, p), limit, st, err, seen)
 }
 
 func (s *sim) createLog(p *simPhone) {
@@ -115,7 +125,7 @@ func (s *sim) createLog(p *simPhone) {
 	}
 	w := simWrite{table: "assistance_logs", op: "create", id: s.uuid()}
 	f := map[string]any{"team_id": team, "occurred_at": s.occurredAt(p)}
-	if s.rng.IntN(25) == 0 { // the device clock runs ahead: visibly rejected
+	if s.rng.IntN(12) == 0 { // the device clock runs ahead: visibly rejected
 		f["occurred_at"] = s.now().Add(time2h(2 + s.rng.IntN(100))).UTC().Format("2006-01-02T15:04:05Z")
 		w.future = true
 	}
