@@ -11,7 +11,12 @@
 //   - pulled rows and the scope's new cursor are one local transaction, so a
 //     lost or cut response repeats changes and never skips one;
 //   - a reset or a digest mismatch empties the scope and pulls it from 0,
-//     after the outbox was pushed.
+//     after the outbox was pushed;
+//   - a result may name the id the server gave the row (session attendees:
+//     derived from session and person, so two phones adding the same
+//     person converge); the phone keeps it beside the entry and shows the
+//     pulled row under that id. The phone's own id stays a valid alias for
+//     later patches and deletes.
 package phone
 
 import (
@@ -30,6 +35,9 @@ import (
 	"github.com/google/uuid"
 	_ "modernc.org/sqlite" // the phone's local database
 )
+
+// maxRenewals bounds how often one request renews its token after a 401.
+const maxRenewals = 3
 
 // Protocol and schema this client speaks.
 const (
@@ -74,7 +82,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 	status       TEXT,             -- NULL while pending
 	code         TEXT NOT NULL DEFAULT '',
 	version      INTEGER NOT NULL DEFAULT 0,
-	conflict_id  TEXT NOT NULL DEFAULT ''
+	conflict_id  TEXT NOT NULL DEFAULT '',
+	server_id    TEXT NOT NULL DEFAULT '' -- the id the server gave the row, when not the phone's
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (mid) WHERE status IS NULL;
 CREATE TABLE IF NOT EXISTS rows (
@@ -207,7 +216,10 @@ func (c *Client) renew(ctx context.Context) error {
 }
 
 // post sends a JSON request and decodes a JSON answer. With auth, a 401 is
-// answered by renewing the token once and retrying.
+// answered by renewing the token and retrying, a few times: a late copy of
+// an old refresh request (a network that delivers twice) makes the server
+// revoke the whole token chain, even the pair just renewed, and the phone
+// must then sign in again.
 func (c *Client) post(ctx context.Context, path string, in, out any, auth bool) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -221,7 +233,7 @@ func (c *Client) post(ctx context.Context, path string, in, out any, auth bool) 
 		}
 		err := c.send(ctx, path, body, out, auth)
 		var ae *APIError
-		if auth && attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		if auth && attempt < maxRenewals && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
 			c.access = ""
 			continue
 		}
@@ -276,3 +288,6 @@ func (c *Client) send(ctx context.Context, path string, body []byte, out any, au
 	}
 	return json.Unmarshal(b, out)
 }
+
+// SetPageLimit changes the rows asked for per pull (at most 500).
+func (c *Client) SetPageLimit(n int) { c.cfg.PageLimit = n }

@@ -69,12 +69,13 @@ type Entry struct {
 	Code       string
 	Version    int64
 	ConflictID string
+	ServerID   string // the row's id on the server when it differs from ID
 }
 
 // Outbox lists every entry, pending or done, by mid.
 func (c *Client) Outbox(ctx context.Context) ([]Entry, error) {
 	rows, err := c.db.QueryContext(ctx, `
-		SELECT mid, tx, tbl, op, id, base_version, COALESCE(fields, ''), COALESCE(status, ''), code, version, conflict_id
+		SELECT mid, tx, tbl, op, id, base_version, COALESCE(fields, ''), COALESCE(status, ''), code, version, conflict_id, server_id
 		FROM outbox ORDER BY mid`)
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func (c *Client) Outbox(ctx context.Context) ([]Entry, error) {
 	for rows.Next() {
 		var e Entry
 		var fields string
-		if err := rows.Scan(&e.Mid, &e.Tx, &e.Table, &e.Op, &e.ID, &e.BaseVersion, &fields, &e.Status, &e.Code, &e.Version, &e.ConflictID); err != nil {
+		if err := rows.Scan(&e.Mid, &e.Tx, &e.Table, &e.Op, &e.ID, &e.BaseVersion, &fields, &e.Status, &e.Code, &e.Version, &e.ConflictID, &e.ServerID); err != nil {
 			return nil, err
 		}
 		if fields != "" {

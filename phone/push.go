@@ -73,8 +73,8 @@ func (c *Client) recordResults(ctx context.Context, results []Result) error {
 	defer tx.Rollback()
 	for _, r := range results {
 		_, err := tx.ExecContext(ctx, `
-			UPDATE outbox SET status = ?, code = ?, version = ?, conflict_id = ? WHERE mid = ? AND status IS NULL`,
-			r.Status, r.Code, r.Version, r.ConflictID, r.Mid)
+			UPDATE outbox SET status = ?, code = ?, version = ?, conflict_id = ?, server_id = ? WHERE mid = ? AND status IS NULL`,
+			r.Status, r.Code, r.Version, r.ConflictID, r.ID, r.Mid)
 		if err != nil {
 			return err
 		}
