@@ -218,10 +218,13 @@ type simOutcome struct {
 func (s *sim) checkExactlyOnce() {
 	want := map[string]map[string]bool{"assistance_logs": {}, "training_sessions": {}, "progress_reports": {}, "session_attendees": {}}
 	// A "duplicate" says the mutation was processed before and its stored
-	// result pruned: it may have been applied or rejected.
+	// result pruned: it may have been applied or rejected. So may a write
+	// a revoked user pushed before losing access whose answer was lost: the
+	// phone can no longer ask. What they wrote after losing access must
+	// not be there.
 	unknown := map[string]bool{}
 	for _, o := range s.results() {
-		if o.e.Status == "duplicate" {
+		if o.e.Status == "duplicate" || (o.e.Status == "" && !o.w.afterRevoke) {
 			unknown[o.w.id] = true
 			unknown[o.w.session+"|"+o.w.person] = true
 		}
@@ -283,7 +286,7 @@ func (s *sim) checkSessionFields() {
 	writes := map[string][]fw{}  // session|field → accepted writes
 	unknown := map[string]bool{} // session|field with a write of unknown fate
 	for _, o := range s.results() {
-		if o.w.table == "training_sessions" && o.e.Status == "duplicate" {
+		if o.w.table == "training_sessions" && (o.e.Status == "duplicate" || o.e.Status == "" && !o.w.afterRevoke) {
 			for f := range o.w.fields {
 				unknown[o.w.id+"|"+f] = true
 			}
