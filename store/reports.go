@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -203,19 +202,6 @@ func segmentArgs(areaID int64, from, to string) []any {
 		args = append(args, s[0], s[1], s[2])
 	}
 	return args
-}
-
-// CanReadReports: admins anywhere; coordinators in their subtree; members
-// and leads for their own team only (see Report: they get their team's
-// figures, not the area's).
-func (a Actor) CanReadReports(areaPath string) bool {
-	switch a.Role {
-	case RoleAdmin:
-		return true
-	case RoleCoordinator:
-		return strings.HasPrefix(areaPath, a.AreaPath)
-	}
-	return false
 }
 
 // reportArea loads the area of a report if the actor may read its reports.
