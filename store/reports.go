@@ -93,6 +93,7 @@ func (f *Figures) add(metric, key string, n float64) {
 type PlaceReport struct {
 	AreaID     int64
 	Name       string
+	Code       string
 	Level      string
 	Path       string
 	Weight     float64 // 1 in the subtree; the lineage share for merged areas
@@ -347,7 +348,7 @@ func leaderboard(ts []TeamReport, n int) []TeamReport {
 
 // reportPlaces lists the places counting into area id.
 func reportPlaces(ctx context.Context, tx *sql.Tx, areaID int64) (map[int64]*PlaceReport, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.name, a.level, a.path, a.population, w.w
+	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.name, COALESCE(a.code, ''), a.level, a.path, a.population, w.w
 		FROM area_weights w JOIN areas a ON a.id = w.place_id WHERE w.area_id = ?`, areaID)
 	if err != nil {
 		return nil, fmt.Errorf("report places: %w", err)
@@ -356,7 +357,7 @@ func reportPlaces(ctx context.Context, tx *sql.Tx, areaID int64) (map[int64]*Pla
 	out := map[int64]*PlaceReport{}
 	for rows.Next() {
 		p := &PlaceReport{Figures: newFigures()}
-		if err := rows.Scan(&p.AreaID, &p.Name, &p.Level, &p.Path, &p.Population, &p.Weight); err != nil {
+		if err := rows.Scan(&p.AreaID, &p.Name, &p.Code, &p.Level, &p.Path, &p.Population, &p.Weight); err != nil {
 			return nil, fmt.Errorf("report places: %w", err)
 		}
 		out[p.AreaID] = p

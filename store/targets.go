@@ -286,7 +286,7 @@ func (s *Store) Target(ctx context.Context, a Actor, id int64) (*Target, error) 
 type TargetFilter struct {
 	AreaID    int64  // the area and its subtree (default: the actor's root)
 	Indicator string // one indicator
-	On        string // periods holding this day
+	From, To  string // periods overlapping [From, To] (both or neither)
 	After     int64  // keyset pagination
 	Limit     int
 }
@@ -306,9 +306,9 @@ func (s *Store) Targets(ctx context.Context, a Actor, f TargetFilter) ([]Target,
 		lo, hi = a.AreaPath, a.AreaPath+"\x00" // their team's area only
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT `+targetColumns+targetFrom+`
-		WHERE a.path >= ? AND a.path < ? AND (? = '' OR g.indicator = ?) AND (? = '' OR ? BETWEEN g.starts_on AND g.ends_on)
+		WHERE a.path >= ? AND a.path < ? AND (? = '' OR g.indicator = ?) AND (? = '' OR (g.starts_on <= ? AND g.ends_on >= ?))
 			AND g.id > ? ORDER BY g.id LIMIT ?`,
-		lo, hi, f.Indicator, f.Indicator, f.On, f.On, f.After, clampLimit(f.Limit))
+		lo, hi, f.Indicator, f.Indicator, f.From, f.To, f.From, f.After, clampLimit(f.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("targets: %w", err)
 	}
