@@ -267,3 +267,30 @@ func TestReviewActionsHTTP(t *testing.T) {
 		t.Errorf("audit trail %+v, %v: want create then void", trail, err)
 	}
 }
+
+func TestResolveConflictHTTP(t *testing.T) {
+	e := newTestEnv(t)
+	e.push("memberA1", mut{"mid": 1, "table": "training_sessions", "op": "create", "id": uuidN(41),
+		"fields": map[string]any{"place": "Nhà văn hóa"}})
+	e.push("leadA1", mut{"mid": 1, "table": "training_sessions", "op": "patch", "id": uuidN(41), "base_version": 0,
+		"fields": map[string]any{"place": "Trường học"}})
+	var conflict string
+	if err := rawDB(t, e).QueryRow(`SELECT id FROM sync_conflicts`).Scan(&conflict); err != nil {
+		t.Fatalf("no conflict recorded: %v", err)
+	}
+	for _, c := range []struct {
+		user   string
+		status int
+	}{{"coordB", 404}, {"memberA2", 404}, {"memberA1", 403}, {"coordA", 204}} {
+		r := e.do("POST", "/v1/review/conflicts/"+conflict+"/resolve", e.token(c.user), map[string]any{"resolution": "kept the school"})
+		if r.Status != c.status {
+			t.Errorf("%s resolves: %d %s, want %d", c.user, r.Status, r.Body, c.status)
+		}
+	}
+	var resolved bool
+	var note string
+	rawDB(t, e).QueryRow(`SELECT resolved, resolution FROM sync_conflicts WHERE id = ?`, conflict).Scan(&resolved, &note)
+	if !resolved || note != "kept the school" {
+		t.Errorf("conflict resolved = %v, %q", resolved, note)
+	}
+}
