@@ -45,7 +45,11 @@ func BenchmarkReportsHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	admin, err := tokens.Issue(1, "00000000-0000-4000-8000-000000000001")
+	sess, err := st.OpenSession(ctx, 1, store.DeviceInfo{ID: "00000000-0000-4000-8000-000000000001", Platform: "web"}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin, err := tokens.Issue(1, sess.DeviceID, sess.ID)
 	if err != nil {
 		b.Fatal(err)
 	}

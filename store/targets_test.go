@@ -225,4 +225,3 @@ func TestTargetProgressSyncs(t *testing.T) {
 	}
 }
 
-func itoa(v int64) string { b, _ := json.Marshal(v); return string(b) }
