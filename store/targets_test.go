@@ -224,4 +224,3 @@ func TestTargetProgressSyncs(t *testing.T) {
 		t.Errorf("after delete: changes %+v, want one target_progress del", sc.Changes)
 	}
 }
-
