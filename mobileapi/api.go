@@ -97,6 +97,22 @@ func (a *API) Register(r fiber.Router) {
 	v1.Patch("/users/:id", auth, a.updateUser)
 	v1.Post("/users/import", auth, a.importUsers)
 
+	// Reports, targets and review (issue 4): all read rollups, all through
+	// the policy on store.Actor.
+	v1.Get("/reports/summary", auth, a.reportSummary)
+	v1.Get("/reports/export.xlsx", auth, a.exportXLSX)
+	v1.Get("/reports/export.csv", auth, a.exportCSV)
+	v1.Get("/targets", auth, a.listTargets)
+	v1.Post("/targets", auth, a.createTarget)
+	v1.Get("/targets/:id", auth, a.getTarget)
+	v1.Patch("/targets/:id", auth, a.updateTarget)
+	v1.Delete("/targets/:id", auth, a.deleteTarget)
+	v1.Post("/targets/:id/allocate", auth, a.allocateTarget)
+	v1.Post("/review/logs/:id/lock", auth, a.lockLog)
+	v1.Post("/review/sessions/:id/lock", auth, a.lockSession)
+	v1.Post("/review/progress/:id/void", auth, a.voidProgress)
+	v1.Post("/review/conflicts/:id/resolve", auth, a.resolveConflict)
+
 	// Sync (SYNC.md): gzip both ways; the request body is decompressed by
 	// Fiber (within BodyLimit) when Content-Encoding says gzip.
 	gz := compress.New()

@@ -383,6 +383,13 @@ func authzRows() []authzRow {
 	}
 }
 
+// allRows is the matrix: authzRows with reportRows before the rows that
+// end sessions (the last two).
+func allRows() []authzRow {
+	rows := authzRows()
+	return slices.Concat(rows[:len(rows)-2], reportRows(), rows[len(rows)-2:])
+}
+
 // loginDevice is a second device of each fixture user, for logins (a login
 // on the fixture device would end the session of the fixture tokens).
 func loginDevice(e *testEnv, as string) string {
@@ -468,7 +475,8 @@ func selfPath(e *testEnv, as string) string {
 func TestAuthorizationMatrix(t *testing.T) {
 	e := newTestEnv(t)
 	addSpare(e)
-	for _, row := range authzRows() {
+	addReviewFixtures(e)
+	for _, row := range allRows() {
 		t.Run(row.name, func(t *testing.T) {
 			if u, _ := url.Parse(row.path(e, "admin")); row.onlyIfMounted && !e.mounted(row.method, pathTemplate(e, row.method, u.Path)) {
 				t.Skipf("%s %s is not mounted yet", row.method, u.Path)
@@ -526,8 +534,9 @@ func pathTemplate(e *testEnv, method, path string) string {
 func TestEveryRouteIsInTheMatrix(t *testing.T) {
 	e := newTestEnv(t)
 	addSpare(e)
+	addReviewFixtures(e)
 	inMatrix := map[string]bool{}
-	for _, row := range authzRows() {
+	for _, row := range allRows() {
 		u, _ := url.Parse(row.path(e, "admin"))
 		inMatrix[e.api.operationOf(row.method, u.Path)] = true
 	}

@@ -296,6 +296,8 @@ func TestOpenAPIConformance(t *testing.T) {
 		{name: "update user malformed", method: "PATCH", path: id("/v1/users/%d", uA1), as: "admin", want: 400, invalid: true,
 			body: []byte(`{"active": 1}`)},
 	}
+	addReviewFixtures(e)
+	tests = append(tests, reportExchanges(e)...)
 	// Without a token, every operation that needs one answers 401.
 	for _, op := range appOperations(e) {
 		if o := e.api.doc.Paths.Find(op.Path).GetOperation(op.Method); o != nil && needsToken(e.api, o) {

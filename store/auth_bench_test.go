@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// benchProvince is a province's worth of sign-ins: 5,000 teams of 5 members,
+// authBenchProvince is a province's worth of sign-ins: 5,000 teams of 5 members,
 // each member with a device and a live session whose family also holds a
 // token spent in the grace window (the steady state after a refresh).
-func benchProvince(b *testing.B) (*Store, []*Session) {
+func authBenchProvince(b *testing.B) (*Store, []*Session) {
 	b.Helper()
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
@@ -78,7 +78,7 @@ func benchProvince(b *testing.B) (*Store, []*Session) {
 // is the price of making logout and revocation immediate. One province is
 // shared by the sub-benchmarks, so they compare on the same data in one run.
 func BenchmarkAuthenticate(b *testing.B) {
-	s, sessions := benchProvince(b)
+	s, sessions := authBenchProvince(b)
 	ctx := context.Background()
 	b.Run("actor", func(b *testing.B) {
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -115,7 +115,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 // synchronous=FULL, so it measures the fsync-bound refresh rate (the 7–9 am
 // storm is refreshes).
 func BenchmarkRefresh(b *testing.B) {
-	s, sessions := benchProvince(b)
+	s, sessions := authBenchProvince(b)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.ResetTimer()
@@ -132,7 +132,7 @@ func BenchmarkRefresh(b *testing.B) {
 // BenchmarkLogin is a login with the right password: argon2id (19 MiB, t=2)
 // plus the write transaction that binds the device and opens the session.
 func BenchmarkLogin(b *testing.B) {
-	s, sessions := benchProvince(b)
+	s, sessions := authBenchProvince(b)
 	ctx := context.Background()
 	u := sessions[0]
 	if _, err := s.write.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`,

@@ -340,3 +340,32 @@ func (a Actor) CanSeeAnnouncement(authorID int64, targets []string) bool {
 	}
 	return false
 }
+
+// --- Reports, targets and review (issue 4) ---
+
+// CanReadReports: admins anywhere; coordinators in their subtree. Members
+// and leads read their own team's figures only (Store.Report narrows them).
+func (a Actor) CanReadReports(areaPath string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return strings.HasPrefix(areaPath, a.AreaPath)
+	}
+	return false
+}
+
+// canReadTargets: admins and coordinators in their subtree; members and
+// leads the targets of their team's area.
+func (a Actor) canReadTargets(areaPath string) bool {
+	return a.CanReadReports(areaPath) || (a.Role.InTeam() && areaPath == a.AreaPath)
+}
+
+// CanManageTargets: admins anywhere; coordinators for areas strictly below
+// their root (their own area's targets are handed down from above; they
+// allocate them to the areas below).
+func (a Actor) CanManageTargets(areaPath string) bool { return a.CanManageArea(areaPath) }
+
+// CanReview: locking reviewed logs and sessions, voiding progress reports
+// and resolving sync conflicts are for coordinators of the area and admins.
+func (a Actor) CanReview(teamAreaPath string) bool { return a.CanEditLocked(teamAreaPath) }

@@ -126,6 +126,7 @@ func (s *Store) syncTables() map[string]*syncTable {
 	ts := []*syncTable{
 		logTable(), sessionTable(), attendeeTable(), progressTable(), conflictTable(),
 		servicesTable(), barriersTable(), indicatorsTable(), areasTable(),
+		targetProgressTable(), // reports: store/targets_sync.go
 	}
 	m := make(map[string]*syncTable, len(ts))
 	for _, t := range ts {

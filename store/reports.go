@@ -1,0 +1,415 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Reports read the rollups kept by the triggers of migration 0005, never
+// the raw logs. The definitions, which the brute-force tests restate:
+//
+//   - A day is the Vietnam calendar day (UTC+7) of a log's occurred_at or a
+//     session's held_at; a period is an inclusive range of days.
+//   - An area's figures cover every place whose weight into it is positive
+//     (area_weights): its subtree with weight 1, and areas merged or split in
+//     the 2025 reform through area_lineage with their share. Figures are
+//     sums of count × weight, hence float64.
+//   - Citizens (unique) are counted once, ever: on the day, place and team
+//     of their first live log (by citizen ref). A citizen helped again later,
+//     by the same or another team, is not counted again. "Reached for a
+//     service" is the same with the first log where that service was done.
+//     Logs without a citizen ref count as visits only.
+//   - Sessions count when held, reported or locked, not deleted and with a
+//     held_at time, on the day held; attendees, women, minority and elderly
+//     are the session's counts.
+//   - Deleted logs and sessions count nowhere; locked ones count normally;
+//     void progress reports count nowhere.
+
+// vnZone is Vietnam's time: UTC+7 all year.
+var vnZone = time.FixedZone("ICT", 7*3600)
+
+// Today is the Vietnam calendar day of t.
+func Today(t time.Time) string { return t.In(vnZone).Format(time.DateOnly) }
+
+// Figures are the activity counts of a place, a team or an area.
+type Figures struct {
+	Logs      float64            // assistance logs (visits)
+	Citizens  float64            // citizens reached for the first time
+	Sessions  float64            // training sessions held
+	Attendees float64            // their attendees ...
+	Women     float64            // ... of whom women,
+	Minority  float64            // ethnic minority
+	Elderly   float64            // and elderly
+	Reached   map[string]float64 // service → citizens reached for it the first time
+	Outcomes  map[string]float64 // "service|result" → outcomes
+	Barriers  map[string]float64 // barrier code → outcomes that named it
+	Topics    map[string]float64 // topic → attendees
+	Manual    map[string]float64 // indicator → sum of progress reports
+}
+
+func newFigures() Figures {
+	return Figures{Reached: map[string]float64{}, Outcomes: map[string]float64{}, Barriers: map[string]float64{},
+		Topics: map[string]float64{}, Manual: map[string]float64{}}
+}
+
+// add adds n of metric/key.
+func (f *Figures) add(metric, key string, n float64) {
+	switch metric {
+	case "log":
+		f.Logs += n
+	case "first":
+		if key == "*" {
+			f.Citizens += n
+		} else {
+			f.Reached[key] += n
+		}
+	case "outcome":
+		f.Outcomes[key] += n
+	case "barrier":
+		f.Barriers[key] += n
+	case "session":
+		f.Sessions += n
+	case "attendees":
+		f.Attendees += n
+	case "women":
+		f.Women += n
+	case "minority":
+		f.Minority += n
+	case "elderly":
+		f.Elderly += n
+	case "topic":
+		f.Topics[key] += n
+	case "manual":
+		f.Manual[key] += n
+	}
+}
+
+// PlaceReport is one place (village, or an area logs were placed on) that
+// counts into the report's area.
+type PlaceReport struct {
+	AreaID     int64
+	Name       string
+	Code       string
+	Level      string
+	Path       string
+	Weight     float64 // 1 in the subtree; the lineage share for merged areas
+	Population int64
+	Figures
+}
+
+// TeamReport is one team whose work counts into the report's area.
+type TeamReport struct {
+	TeamID        int64
+	Name          string
+	AreaID        int64
+	Active        bool
+	Members       int     // active members and leads (teams in the subtree)
+	MembersPer100 float64 // per 100 residents of the team's area (0 without population)
+	LastActive    string  // last day with a log or a held session, "" if never
+	Figures
+}
+
+// Report is the coordinator's review of an area over a period.
+type Report struct {
+	Area          Area
+	From, To      string
+	Today         string
+	InactiveDays  int
+	Totals        Figures
+	Members       int
+	Population    int64
+	MembersPer100 float64
+	Places        []PlaceReport // by path
+	Teams         []TeamReport  // by name
+	Inactive      []TeamReport  // active teams without activity for InactiveDays (by last activity)
+	Leaderboard   []TeamReport  // by citizens reached, then logs; at most 20
+}
+
+// ReportQuery selects a report. InactiveDays defaults to 14.
+type ReportQuery struct {
+	AreaID       int64
+	From, To     string // YYYY-MM-DD, inclusive
+	InactiveDays int
+}
+
+// validPeriod checks and normalizes a period.
+func validPeriod(from, to string) error {
+	f, err1 := time.Parse(time.DateOnly, from)
+	t, err2 := time.Parse(time.DateOnly, to)
+	switch {
+	case err1 != nil:
+		return fmt.Errorf("from must be a date (YYYY-MM-DD): %w", ErrInvalid)
+	case err2 != nil:
+		return fmt.Errorf("to must be a date (YYYY-MM-DD): %w", ErrInvalid)
+	case t.Before(f):
+		return fmt.Errorf("to must not be before from: %w", ErrInvalid)
+	case t.Sub(f) > 20*366*24*time.Hour:
+		return fmt.Errorf("a period spans at most 20 years: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// segments splits [from, to] into at most three ranges of rollup rows:
+// days of a partial first month, whole months, days of a partial last
+// month. Each is (grain, lo, hi); an empty one matches nothing.
+func segments(from, to string) [3][3]string {
+	none := [3]string{"d", "9", "0"}
+	out := [3][3]string{none, none, none}
+	f, _ := time.Parse(time.DateOnly, from)
+	t, _ := time.Parse(time.DateOnly, to)
+	firstFull := f
+	if f.Day() != 1 {
+		firstFull = time.Date(f.Year(), f.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	lastFull := time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, time.UTC) // last day of to's month
+	if !t.Equal(lastFull) {
+		lastFull = time.Date(t.Year(), t.Month(), 0, 0, 0, 0, 0, time.UTC) // last day of the month before
+	}
+	if firstFull.After(lastFull) {
+		// No whole month inside: days only.
+		out[0] = [3]string{"d", from, to}
+		return out
+	}
+	if firstFull.After(f) {
+		out[0] = [3]string{"d", from, firstFull.AddDate(0, 0, -1).Format(time.DateOnly)}
+	}
+	out[1] = [3]string{"m", firstFull.Format("2006-01"), lastFull.Format("2006-01")}
+	if lastFull.Before(t) {
+		out[2] = [3]string{"d", lastFull.AddDate(0, 0, 1).Format(time.DateOnly), to}
+	}
+	return out
+}
+
+// rollupSQL sums the rollups of every place counting into area ?1, weighted,
+// over the three segments ?2..?10, by place, team, metric and key.
+const rollupSQL = `SELECT place_id, team_id, metric, key, sum(n) FROM (
+	SELECT r.place_id, r.team_id, r.metric, r.key, r.n * w.w AS n FROM area_weights w JOIN rollups r
+		ON r.place_id = w.place_id AND r.grain = ?2 AND r.period BETWEEN ?3 AND ?4 WHERE w.area_id = ?1
+	UNION ALL
+	SELECT r.place_id, r.team_id, r.metric, r.key, r.n * w.w FROM area_weights w JOIN rollups r
+		ON r.place_id = w.place_id AND r.grain = ?5 AND r.period BETWEEN ?6 AND ?7 WHERE w.area_id = ?1
+	UNION ALL
+	SELECT r.place_id, r.team_id, r.metric, r.key, r.n * w.w FROM area_weights w JOIN rollups r
+		ON r.place_id = w.place_id AND r.grain = ?8 AND r.period BETWEEN ?9 AND ?10 WHERE w.area_id = ?1)
+GROUP BY place_id, team_id, metric, key`
+
+func segmentArgs(areaID int64, from, to string) []any {
+	args := []any{areaID}
+	for _, s := range segments(from, to) {
+		args = append(args, s[0], s[1], s[2])
+	}
+	return args
+}
+
+// reportArea loads the area of a report if the actor may read its reports.
+// A member or lead may ask for their team's area only.
+func (s *Store) reportArea(ctx context.Context, a Actor, areaID int64) (*Area, error) {
+	ar, err := scanArea(s.read.QueryRowContext(ctx, `SELECT `+areaColumns+` FROM areas WHERE id = ?`, areaID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("area %d: %w", areaID, ErrNotFound)
+	} else if err != nil {
+		return nil, fmt.Errorf("area %d: %w", areaID, err)
+	}
+	switch {
+	case a.CanReadReports(ar.Path):
+	case a.Role.InTeam() && ar.Path == a.AreaPath:
+	case a.CanSeeArea(ar.Path):
+		return nil, fmt.Errorf("reports of area %d: %w", areaID, ErrForbidden)
+	default:
+		return nil, fmt.Errorf("area %d: %w", areaID, ErrNotFound)
+	}
+	return ar, nil
+}
+
+// Report computes the coordinator review of an area over a period from the
+// rollups. Members and leads get it for their team's area, restricted to
+// their team.
+func (s *Store) Report(ctx context.Context, a Actor, q ReportQuery) (*Report, error) {
+	if err := validPeriod(q.From, q.To); err != nil {
+		return nil, err
+	}
+	if q.InactiveDays <= 0 {
+		q.InactiveDays = 14
+	}
+	ar, err := s.reportArea(ctx, a, q.AreaID)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	defer tx.Rollback()
+	r := &Report{Area: *ar, From: q.From, To: q.To, Today: Today(s.now()), InactiveDays: q.InactiveDays, Totals: newFigures()}
+	onlyTeam := int64(0)
+	if a.Role.InTeam() {
+		onlyTeam = a.TeamID
+	}
+	places, err := reportPlaces(ctx, tx, ar.ID)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := reportTeams(ctx, tx, ar.Path, onlyTeam)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, rollupSQL, segmentArgs(ar.ID, q.From, q.To)...)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var place, team int64
+		var metric, key string
+		var n float64
+		if err := rows.Scan(&place, &team, &metric, &key, &n); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		if onlyTeam != 0 && team != onlyTeam {
+			continue
+		}
+		r.Totals.add(metric, key, n)
+		if p := places[place]; p != nil {
+			p.add(metric, key, n)
+		}
+		t := teams[team]
+		if t == nil {
+			// A team outside the subtree whose work was placed inside it,
+			// or a team of a merged area: listed with its figures here.
+			t = &teamEntry{TeamReport: TeamReport{TeamID: team, Figures: newFigures()}}
+			teams[team] = t
+		}
+		t.add(metric, key, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if err := fillTeams(ctx, tx, teams); err != nil {
+		return nil, err
+	}
+	r.Population = ar.Population
+	for _, p := range places {
+		r.Places = append(r.Places, *p)
+	}
+	sort.Slice(r.Places, func(i, j int) bool { return r.Places[i].Path < r.Places[j].Path })
+	today, _ := time.Parse(time.DateOnly, r.Today)
+	cutoff := today.AddDate(0, 0, -q.InactiveDays).Format(time.DateOnly)
+	for _, t := range teams {
+		if t.inSubtree {
+			r.Members += t.Members
+		}
+		r.Teams = append(r.Teams, t.TeamReport)
+	}
+	sort.Slice(r.Teams, func(i, j int) bool {
+		if r.Teams[i].Name != r.Teams[j].Name {
+			return r.Teams[i].Name < r.Teams[j].Name
+		}
+		return r.Teams[i].TeamID < r.Teams[j].TeamID
+	})
+	for _, t := range r.Teams {
+		if !teams[t.TeamID].inSubtree || !t.Active {
+			continue
+		}
+		if t.LastActive == "" || t.LastActive <= cutoff {
+			r.Inactive = append(r.Inactive, t)
+		}
+	}
+	sort.SliceStable(r.Inactive, func(i, j int) bool { return r.Inactive[i].LastActive < r.Inactive[j].LastActive })
+	r.Leaderboard = leaderboard(r.Teams, 20)
+	if r.Population > 0 {
+		r.MembersPer100 = float64(r.Members) * 100 / float64(r.Population)
+	}
+	return r, nil
+}
+
+// leaderboard ranks teams by citizens reached, then logs, then name.
+func leaderboard(ts []TeamReport, n int) []TeamReport {
+	out := make([]TeamReport, 0, len(ts))
+	for _, t := range ts {
+		if t.Citizens > 0 || t.Logs > 0 {
+			out = append(out, t)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Citizens != out[j].Citizens {
+			return out[i].Citizens > out[j].Citizens
+		}
+		return out[i].Logs > out[j].Logs
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// reportPlaces lists the places counting into area id.
+func reportPlaces(ctx context.Context, tx *sql.Tx, areaID int64) (map[int64]*PlaceReport, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.name, COALESCE(a.code, ''), a.level, a.path, a.population, w.w
+		FROM area_weights w JOIN areas a ON a.id = w.place_id WHERE w.area_id = ?`, areaID)
+	if err != nil {
+		return nil, fmt.Errorf("report places: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]*PlaceReport{}
+	for rows.Next() {
+		p := &PlaceReport{Figures: newFigures()}
+		if err := rows.Scan(&p.AreaID, &p.Name, &p.Code, &p.Level, &p.Path, &p.Population, &p.Weight); err != nil {
+			return nil, fmt.Errorf("report places: %w", err)
+		}
+		out[p.AreaID] = p
+	}
+	return out, rows.Err()
+}
+
+type teamEntry struct {
+	TeamReport
+	inSubtree bool
+	area      int64
+}
+
+// reportTeams lists the teams of the subtree (or just one) with their
+// members and last activity.
+func reportTeams(ctx context.Context, tx *sql.Tx, path string, only int64) (map[int64]*teamEntry, error) {
+	lo, hi := subtreeRange(path)
+	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.name, t.area_id, t.active, a.population,
+		(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead')),
+		COALESCE((SELECT max(r.period) FROM rollups r WHERE r.team_id = t.id AND r.metric IN ('log', 'session')
+			AND r.grain = 'd' AND r.n > 0), '')
+		FROM teams t JOIN areas a ON a.id = t.area_id
+		WHERE a.path >= ? AND a.path < ? AND (? = 0 OR t.id = ?)`, lo, hi, only, only)
+	if err != nil {
+		return nil, fmt.Errorf("report teams: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]*teamEntry{}
+	for rows.Next() {
+		t := &teamEntry{TeamReport: TeamReport{Figures: newFigures()}, inSubtree: true}
+		var pop int64
+		if err := rows.Scan(&t.TeamID, &t.Name, &t.AreaID, &t.Active, &pop, &t.Members, &t.LastActive); err != nil {
+			return nil, fmt.Errorf("report teams: %w", err)
+		}
+		if pop > 0 {
+			t.MembersPer100 = float64(t.Members) * 100 / float64(pop)
+		}
+		out[t.TeamID] = t
+	}
+	return out, rows.Err()
+}
+
+// fillTeams names the teams that only appear through their figures.
+func fillTeams(ctx context.Context, tx *sql.Tx, teams map[int64]*teamEntry) error {
+	for id, t := range teams {
+		if t.inSubtree {
+			continue
+		}
+		err := tx.QueryRowContext(ctx, `SELECT name, area_id, active FROM teams WHERE id = ?`, id).Scan(&t.Name, &t.AreaID, &t.Active)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("report team %d: %w", id, err)
+		}
+	}
+	return nil
+}
