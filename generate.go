@@ -11,12 +11,13 @@ import (
 	"toso/store"
 )
 
-// runGenerate makes a benchmark province in a new database: toso generate
+// runGenerateLogs makes a reports benchmark province in a new database,
+// with raw logs written by batched SQL (not through push): toso generate-logs
 // -db province.db -logs 5000000 (admin 0900000001, coordinator of the first
 // commune 0900000002, password "password-generated").
-func runGenerate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runGenerateLogs(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
-	fs := flag.NewFlagSet("toso generate", flag.ContinueOnError)
+	fs := flag.NewFlagSet("toso generate-logs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.flags(fs, getenv, "toso-province.db")
 	var g store.GenerateOptions

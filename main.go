@@ -140,7 +140,7 @@ commands:
   backup PATH                write a consistent copy of the live database to PATH
   import areas FILE.csv      import the official list of administrative units
   import users FILE.csv|xlsx import team rosters
-  generate                   make a benchmark province in a new database (-logs, -communes, -villages)
+  generate-logs              a reports benchmark province with raw logs (-logs, -communes, -villages)
 
 Run "toso COMMAND -h" for a command's flags.`
 
@@ -166,8 +166,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBackup(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args, getenv, stdout, stderr)
-	case "generate":
-		return runGenerate(ctx, args, getenv, stdout, stderr)
+	case "generate-logs":
+		return runGenerateLogs(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
