@@ -206,9 +206,19 @@ func (s *Store) placeOf(ctx context.Context, q querier, a Actor, id int64, role 
 
 // CreateUser adds a user the actor may manage.
 func (s *Store) CreateUser(ctx context.Context, a Actor, n NewUser) (*User, error) {
+	// Refuse what the actor may not do before paying for the hash (~27 ms
+	// and 19 MiB), so refused requests cannot be used to load the server.
+	// insertUser checks again inside the transaction.
+	p, err := s.placeOf(ctx, s.read, a, 0, n.Role, n.TeamID, n.AreaID, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !a.CanManageUser(p) {
+		return nil, fmt.Errorf("create %s: %w", n.Role, ErrForbidden)
+	}
 	hash := s.hashPassword(n.Password) // slow: before the write transaction
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		id, err = s.insertUser(ctx, tx, a, n, hash)
 		return err
@@ -257,6 +267,14 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, a Actor, n NewUser, 
 func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) (*User, error) {
 	var hash string
 	if p.Password != nil {
+		// As in CreateUser: no hash for a reset the actor may not make.
+		cur, err := s.User(ctx, a, id)
+		if err != nil {
+			return nil, err
+		}
+		if !a.CanManageUser(cur.Place()) {
+			return nil, fmt.Errorf("update user %d: %w", id, ErrForbidden)
+		}
 		hash = s.hashPassword(*p.Password)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
