@@ -106,7 +106,7 @@ func (s *Store) MarkDelivered(ctx context.Context, userID int64, announcementIDs
 	now := Truncate(s.now())
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, id := range announcementIDs {
-			if _, err := s.stampReceipt(ctx, tx, userID, id, now, false, false); err != nil {
+			if _, err := s.stampReceipt(ctx, tx, txSeq(ctx, tx), userID, id, now, false, false); err != nil {
 				return err
 			}
 		}
@@ -131,7 +131,7 @@ func (s *Store) markReceipt(ctx context.Context, a Actor, id int64, at time.Time
 	var r *Receipt
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		r, err = s.markReceiptTx(ctx, tx, a, id, at, ack)
+		r, err = s.markReceiptTx(ctx, tx, txSeq(ctx, tx), a, id, at, ack)
 		return err
 	})
 	return r, err
@@ -139,9 +139,9 @@ func (s *Store) markReceipt(ctx context.Context, a Actor, id int64, at time.Time
 
 // markReceiptTx records a read (or ack) inside tx: sync push applies an
 // announcement_receipts mutation with it, in the transaction that stores
-// the mutation's result. Only the recipient may; a retracted announcement
-// is not found.
-func (s *Store) markReceiptTx(ctx context.Context, tx *sql.Tx, a Actor, id int64, at time.Time, ack bool) (*Receipt, error) {
+// the mutation's result, taking versions from seq. Only the recipient may;
+// a retracted announcement is ErrGone.
+func (s *Store) markReceiptTx(ctx context.Context, tx *sql.Tx, seq func() (int64, error), a Actor, id int64, at time.Time, ack bool) (*Receipt, error) {
 	now := s.now()
 	var status, published string
 	err := tx.QueryRowContext(ctx, `SELECT an.status, COALESCE(an.published_at, '') FROM announcement_receipts r
@@ -153,7 +153,7 @@ func (s *Store) markReceiptTx(ctx context.Context, tx *sql.Tx, a Actor, id int64
 		return nil, fmt.Errorf("announcement %d: %w", id, err)
 	}
 	if status == AnnouncementRetracted {
-		return nil, fmt.Errorf("announcement %d: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("announcement %d: %w", id, errRetracted)
 	}
 	if at.IsZero() || at.After(now) {
 		at = now
@@ -161,12 +161,18 @@ func (s *Store) markReceiptTx(ctx context.Context, tx *sql.Tx, a Actor, id int64
 	if p := parseTS(published); at.Before(p) {
 		at = p
 	}
-	return s.stampReceipt(ctx, tx, a.UserID, id, Truncate(at), true, ack)
+	return s.stampReceipt(ctx, tx, seq, a.UserID, id, Truncate(at), true, ack)
 }
 
+// errRetracted is a receipt of a retracted announcement: gone for the
+// recipient (not found to the REST API, `deleted` to sync push).
+var errRetracted = fmt.Errorf("announcement retracted: %w", ErrNotFound)
+
 // stampReceipt sets delivered (and read, and acked) to at where unset or
-// later, taking a new version only when something changed.
-func (s *Store) stampReceipt(ctx context.Context, tx *sql.Tx, userID, id int64, at time.Time, read, ack bool) (*Receipt, error) {
+// later. A read or ack takes a new version from seq, so the recipient's
+// other devices pull it; delivery alone does not: it is the server's
+// bookkeeping, not part of the row phones hold.
+func (s *Store) stampReceipt(ctx context.Context, tx *sql.Tx, seq func() (int64, error), userID, id int64, at time.Time, read, ack bool) (*Receipt, error) {
 	var r Receipt
 	var dl, rd, ak string
 	err := tx.QueryRowContext(ctx, `SELECT area_id, role, COALESCE(delivered_at, ''), COALESCE(read_at, ''), COALESCE(acked_at, ''), version
@@ -179,30 +185,30 @@ func (s *Store) stampReceipt(ctx context.Context, tx *sql.Tx, userID, id int64, 
 	}
 	r.AnnouncementID, r.UserID = id, userID
 	r.DeliveredAt, r.ReadAt, r.AckedAt = parseTS(dl), parseTS(rd), parseTS(ak)
-	changed := false
-	earliest := func(t *time.Time) {
+	delivered, visible := false, false
+	earliest := func(t *time.Time, changed *bool) {
 		if t.IsZero() || at.Before(*t) {
-			*t, changed = at, true
+			*t, *changed = at, true
 		}
 	}
-	earliest(&r.DeliveredAt)
+	earliest(&r.DeliveredAt, &delivered)
 	if read || ack {
-		earliest(&r.ReadAt)
+		earliest(&r.ReadAt, &visible)
 	}
 	if ack {
-		earliest(&r.AckedAt)
+		earliest(&r.AckedAt, &visible)
 	}
-	if !changed {
+	if !delivered && !visible {
 		return &r, nil
 	}
-	v, err := nextSeq(ctx, tx)
-	if err != nil {
-		return nil, err
+	if visible {
+		if r.Version, err = seq(); err != nil {
+			return nil, err
+		}
 	}
-	r.Version = v
 	_, err = tx.ExecContext(ctx, `UPDATE announcement_receipts SET delivered_at = ?, read_at = ?, acked_at = ?, version = ?, updated_at = ?
 		WHERE announcement_id = ? AND user_id = ?`,
-		tsOrNull(r.DeliveredAt), tsOrNull(r.ReadAt), tsOrNull(r.AckedAt), v, ts(s.now()), id, userID)
+		tsOrNull(r.DeliveredAt), tsOrNull(r.ReadAt), tsOrNull(r.AckedAt), r.Version, ts(s.now()), id, userID)
 	if err != nil {
 		return nil, fmt.Errorf("receipt %d/%d: %w", id, userID, err)
 	}
@@ -300,4 +306,9 @@ func (s *Store) ReceiptRollups(ctx context.Context, a Actor, id int64) ([]Receip
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// txSeq allocates versions with nextSeq, for writes outside a sync push.
+func txSeq(ctx context.Context, tx *sql.Tx) func() (int64, error) {
+	return func() (int64, error) { return nextSeq(ctx, tx) }
 }

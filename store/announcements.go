@@ -272,6 +272,9 @@ func (s *Store) RetractAnnouncement(ctx context.Context, a Actor, id int64) (*An
 			return fmt.Errorf("retract announcement %d: %w", id, err)
 		}
 		cancelled, _ := res.RowsAffected()
+		if err := retractReceipts(ctx, tx, id, now); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, a, 0, "retract", "announcement", id, map[string]any{"pushes_cancelled": cancelled})
 	})
 	if err != nil {

@@ -111,7 +111,12 @@ type syncTable struct {
 	pullCols string
 	pullFrom string
 	idCol    string // the row id, r.id unless set
-	live     string
+	// pageKey selects a page's rows when the table has no rowid (WITHOUT
+	// ROWID): a column unique within the scope. r.rowid unless set.
+	pageKey string
+	// validID checks a pushed row id; a UUID unless set.
+	validID func(string) bool
+	live    string
 	// pullFilter is the scope condition for catalog tables (args: actor
 	// subtree lo, hi and ancestor path); team and user tables use team_id
 	// or user_id.
@@ -127,6 +132,7 @@ func (s *Store) syncTables() map[string]*syncTable {
 		logTable(), sessionTable(), attendeeTable(), progressTable(), conflictTable(),
 		servicesTable(), barriersTable(), indicatorsTable(), areasTable(),
 		targetProgressTable(), // reports: store/targets_sync.go
+		receiptTable(),        // the inbox: store/receipts_sync.go
 	}
 	m := make(map[string]*syncTable, len(ts))
 	for _, t := range ts {

@@ -152,7 +152,31 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 		}
 		resp.Scopes[sc.name] = ch
 	}
+	tx.Rollback()
+	// The phone now holds these announcements: the coordinator's receipts
+	// count them delivered (no new version: phones do not hold that time).
+	if ids := pulledAnnouncements(resp); len(ids) > 0 {
+		if _, err := s.MarkDelivered(ctx, a.UserID, ids); err != nil {
+			return nil, fmt.Errorf("pull: %w", err)
+		}
+	}
 	return resp, nil
+}
+
+// pulledAnnouncements lists the announcement ids of the inbox rows a pull
+// sends.
+func pulledAnnouncements(r *PullResponse) []int64 {
+	var ids []int64
+	for _, sc := range r.Scopes {
+		for _, c := range sc.Changes {
+			if c.Table == "announcement_receipts" && c.Op == "put" {
+				if id, err := strconv.ParseInt(c.ID, 10, 64); err == nil {
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	return ids
 }
 
 // teamSetTag fingerprints the set of teams under an area.
@@ -250,17 +274,22 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 		}
 		// The page's rowids come from an index-only scan on (team_id,
 		// version); only the rows of the page are read and turned to JSON.
+		key, outer, outerArgs := "r.rowid", "", []any(nil)
+		if t.pageKey != "" {
+			key, outer, outerArgs = t.pageKey, filter+" AND ", args
+		}
 		q := `SELECT CAST(` + idColOf(t) + ` AS TEXT), r.version, ` + t.pullCols + ` FROM ` + t.pullFrom +
-			` WHERE r.rowid IN (SELECT r.rowid FROM ` + t.pullFrom + ` WHERE ` + filter + ` AND r.version > ? AND ` +
+			` WHERE ` + outer + key + ` IN (SELECT ` + key + ` FROM ` + t.pullFrom + ` WHERE ` + filter + ` AND r.version > ? AND ` +
 			t.live + ` ORDER BY r.version LIMIT ?) ORDER BY r.version`
-		cs, err := queryChanges(ctx, tx, t.name, q, append(args, cursor, want)...)
+		qargs := append(append(append([]any{}, outerArgs...), args...), cursor, want)
+		cs, err := queryChanges(ctx, tx, t.name, q, qargs...)
 		if err != nil {
 			return nil, err
 		}
 		more = more || len(cs) == want
 		all = append(all, cs...)
 	}
-	if sc.kind == scopeTeam {
+	if sc.kind != scopeCatalog {
 		filter, args := tombstoneFilter(sc)
 		rows, err := tx.QueryContext(ctx, `SELECT tbl, row_id, seq FROM tombstones WHERE `+filter+` AND seq > ? ORDER BY seq LIMIT ?`,
 			append(args, cursor, want)...)

@@ -308,8 +308,10 @@ func (s *Store) parseMutation(m *Mutation, c *catalog, now time.Time) (any, *Res
 		return nil, reject(CodeReadOnly)
 	case m.Op != "create" && m.Op != "patch" && m.Op != "delete":
 		return nil, reject(CodeValidation, "op", "must be create, patch or delete")
-	case !validUUID(m.ID):
+	case t.validID == nil && !validUUID(m.ID):
 		return nil, reject(CodeValidation, "id", "must be a UUID")
+	case t.validID != nil && !t.validID(m.ID):
+		return nil, reject(CodeValidation, "id", "must be the row id the pull sent")
 	case m.BaseVersion < 0:
 		return nil, reject(CodeValidation, "base_version", "must not be negative")
 	case m.Op == "delete" && len(m.Fields) > 0:
