@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,6 +115,62 @@ func (s *sim) check() {
 	s.checkOutboxes()
 	s.checkExactlyOnce()
 	s.checkSessionFields()
+	s.checkReceipts()
+}
+
+// Receipts: an accepted read (ack) left the recipient's receipt read
+// (acked); a read on the server comes from an accepted write or one whose
+// fate the phone never learnt; a rejected one was for the retracted
+// announcement.
+func (s *sim) checkReceipts() {
+	type key struct {
+		user int64
+		id   string
+	}
+	read, acked, maybe := map[key]bool{}, map[key]bool{}, map[key]bool{}
+	for _, o := range s.results() {
+		if o.w.table != "announcement_receipts" {
+			continue
+		}
+		k := key{o.w.user, o.w.id}
+		switch {
+		case accepted(o.e.Status):
+			read[k] = true
+			acked[k] = acked[k] || o.w.ack
+		case o.e.Status == "rejected" && o.w.afterRevoke:
+		case o.e.Status == "rejected":
+			if o.e.Code != "deleted" || o.w.id != strconv.FormatInt(s.retracted, 10) {
+				s.t.Errorf("seed %d: receipt of %s by user %d rejected %s", s.seed, o.w.id, o.w.user, o.e.Code)
+			}
+		default: // duplicate, or pending for a revoked user
+			maybe[k] = true
+		}
+	}
+	rows, err := s.db().Query(`SELECT user_id, CAST(announcement_id AS TEXT), read_at IS NOT NULL, acked_at IS NOT NULL
+		FROM announcement_receipts`)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var k key
+		var r, a bool
+		if err := rows.Scan(&k.user, &k.id, &r, &a); err != nil {
+			s.t.Fatal(err)
+		}
+		if r != read[k] && !maybe[k] || a != acked[k] && !maybe[k] {
+			s.t.Errorf("seed %d: receipt of %s by user %d: read %v acked %v, accepted writes say read %v acked %v",
+				s.seed, k.id, k.user, r, a, read[k], acked[k])
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		s.t.Fatal(err)
+	}
+	if len(s.announced) > 0 && n == 0 {
+		s.t.Errorf("seed %d: announcements published but no receipts on the server", s.seed)
+	}
 }
 
 // Property 1: every phone holds exactly what a fresh phone of the same user

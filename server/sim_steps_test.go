@@ -23,6 +23,10 @@ func (s *sim) step(step, steps int) {
 		s.revoke("memberA1c")
 	case 2 * steps / 3:
 		s.move("memberA2", s.e.teamA1.ID)
+	case steps / 5, 2 * steps / 5: // a coordinator announces to commune A, then the province
+		s.announce(step == steps/5)
+	case 3 * steps / 4: // and takes the first one back
+		s.retract()
 	case 5 * steps / 6: // the server prunes as if half a year had passed
 		if err := s.e.store.PruneSync(s.ctx, s.now().Add(store.TombstoneHorizon+24*time.Hour)); err != nil {
 			s.t.Fatal(err)
@@ -62,6 +66,8 @@ func (s *sim) step(step, steps int) {
 		s.open(p)
 	case r < 90:
 		s.attack()
+	case r < 94: // the user opens an announcement, or acknowledges it
+		s.readAnnouncement(p)
 	default: // what the app's sync button does: push, then pull until quiet
 		_, err := p.c.Push(s.ctx)
 		s.expect(p, "push", err)
@@ -306,4 +312,62 @@ func sortedMids(m map[int64]simWrite) []int64 {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// announce publishes an announcement as coordP, to commune A or the whole
+// province: its recipients' phones get it in their user: scope.
+func (s *sim) announce(communeA bool) {
+	area := s.e.province.ID
+	if communeA {
+		area = s.e.communeA.ID
+	}
+	a, err := s.e.store.Actor(s.ctx, s.e.users["coordP"].ID, "")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	an, err := s.e.store.CreateAnnouncement(s.ctx, a, store.NewAnnouncement{Title: fmt.Sprintf("Thông báo %d", len(s.announced)+1),
+		Body: "Chiến dịch VNeID", AckRequired: true, Audience: store.Audience{AreaIDs: []int64{area}}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if an, err = s.e.store.PublishAnnouncement(s.ctx, a, an.ID, time.Time{}); err != nil {
+		s.t.Fatal(err)
+	}
+	s.announced = append(s.announced, an.ID)
+	s.logf("announce %d to area %d: %d recipients", an.ID, area, an.Recipients)
+}
+
+func (s *sim) retract() {
+	if len(s.announced) == 0 {
+		return
+	}
+	a, err := s.e.store.Actor(s.ctx, s.e.users["coordP"].ID, "")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.e.store.RetractAnnouncement(s.ctx, a, s.announced[0]); err != nil {
+		s.t.Fatal(err)
+	}
+	s.retracted = s.announced[0]
+	s.logf("retract announcement %d", s.announced[0])
+}
+
+// readAnnouncement marks a locally held announcement read (or acknowledged)
+// through the outbox, as the app does when the user opens it.
+func (s *sim) readAnnouncement(p *simPhone) {
+	inbox, err := p.c.Inbox(s.ctx)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if len(inbox) == 0 {
+		return
+	}
+	it := inbox[s.rng.IntN(len(inbox))]
+	at := time.Now().Add(-p.skew)
+	w := simWrite{table: "announcement_receipts", op: "patch", id: it.ID, ack: s.rng.IntN(2) == 0}
+	fields := map[string]string{"read_at": at.UTC().Format(time.RFC3339Nano)}
+	if w.ack {
+		fields["acked_at"] = fields["read_at"]
+	}
+	s.write(p, w, phone.Mutation{Table: w.table, Op: "patch", ID: it.ID, Fields: mustJSON(fields)})
 }

@@ -103,6 +103,7 @@ type simWrite struct {
 	user          int64
 	foreign       bool // written by the attacker into another team
 	afterRevoke   bool
+	ack           bool // receipts: an acknowledgement, not only a read
 }
 
 type sim struct {
@@ -121,6 +122,10 @@ type sim struct {
 	attackMid int64
 	trace     []string
 	raw       *sql.DB
+	// announced lists the announcements published, retracted the one
+	// taken back (0 before).
+	announced []int64
+	retracted int64
 }
 
 func (s *sim) logf(format string, args ...any) {
