@@ -35,6 +35,7 @@ type API struct {
 	loginIP    *windowLimiter // attempts per client IP
 	loginPhone *windowLimiter // failures per phone (and wrong old passwords per user)
 	requests   *rateLimiter   // authenticated requests per user and device
+	sync       *syncMetrics
 }
 
 // New builds the API.
@@ -59,6 +60,7 @@ func New(s *store.Store, cfg Config, log *slog.Logger) (*API, error) {
 		loginIP:    newWindowLimiter(l.LoginPerIP, l.LoginIPWindow, l.MaxKeys, cfg.Now),
 		loginPhone: newWindowLimiter(l.LoginPerPhone, l.LoginPhoneWindow, l.MaxKeys, cfg.Now),
 		requests:   newRateLimiter(l.RequestsPerSecond, l.RequestBurst, l.MaxKeys, cfg.Now),
+		sync:       newSyncMetrics(),
 	}, nil
 }
 

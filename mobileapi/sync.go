@@ -157,6 +157,7 @@ func (a *API) syncPush(c fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
+	a.sync.pushed(muts, res.Results, a.store.IsSyncTable)
 	out := syncPushResponse{LastMid: res.LastMid, ServerTime: rfc3339(res.ServerTime), RetryAfter: res.RetryAfter,
 		Results: make([]syncResult, len(res.Results))}
 	no := false
@@ -192,6 +193,7 @@ func (a *API) syncPull(c fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
+	a.sync.pulledFrom(res)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 	return c.Send(AppendPull(make([]byte, 0, 64<<10), res))
 }

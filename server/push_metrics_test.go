@@ -32,3 +32,26 @@ func TestMetricsServePushCollectors(t *testing.T) {
 		}
 	}
 }
+
+// Sync pushes and pulls are counted by table, status and code; a table a
+// phone made up is counted as "unknown".
+func TestMetricsCountSync(t *testing.T) {
+	e := newTestEnv(t)
+	e.push("memberA1",
+		logCreate(1, uuidN(1), "team_id", e.teamA1.ID),
+		mut{"mid": 2, "table": "assistance_logs", "op": "create", "id": "not-a-uuid", "fields": map[string]any{}},
+		mut{"mid": 3, "table": "x" + strings.Repeat("y", 30), "op": "create", "id": uuidN(3)},
+	)
+	e.pull("memberA1", map[string]string{}, 500)
+	body := string(e.do("GET", "/metrics", "", nil).Body)
+	for _, line := range []string{
+		`toso_sync_mutations_total{code="",status="applied",table="assistance_logs"} 1`,
+		`toso_sync_mutations_total{code="validation_failed",status="rejected",table="assistance_logs"} 1`,
+		`toso_sync_mutations_total{code="validation_failed",status="rejected",table="unknown"} 1`,
+		`toso_sync_pulled_rows_total{op="put",table="assistance_logs"} 1`,
+	} {
+		if !strings.Contains(body, line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,7 +87,7 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s, cfg.Collectors...), largeBody: map[string]bool{}}
+	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s, slices.Concat(cfg.Collectors, api.Collectors())...), largeBody: map[string]bool{}}
 	for _, p := range mobileapi.ImportPaths() {
 		srv.largeBody[p] = true
 	}

@@ -294,3 +294,9 @@ func (s *Store) DeviceLastMid(ctx context.Context, a Actor, deviceID string) (in
 	}
 	return v, nil
 }
+
+// IsSyncTable reports whether phones sync a table of that name.
+func (s *Store) IsSyncTable(name string) bool {
+	_, ok := s.tables[name]
+	return ok
+}
