@@ -19,14 +19,14 @@ var navItems = []navItem{
 
 // funcs are the templates' helpers; the language is always passed in.
 var funcs = template.FuncMap{
-	"t":     tr,
-	"num":   func(lang string, v float64) string { return formatNumber(lang, v, 0) },
-	"num1":  func(lang string, v float64) string { return formatNumber(lang, v, 1) },
-	"num2":  func(lang string, v float64) string { return formatNumber(lang, v, 2) },
-	"int":   func(lang string, v int) string { return formatNumber(lang, float64(v), 0) },
-	"date":  formatDate,
-	"time":  func(lang string, t time.Time) string { return formatTime(lang, t) },
-	"nav":   func() []navItem { return navItems },
+	"t":    tr,
+	"num":  func(lang string, v float64) string { return formatNumber(lang, v, 0) },
+	"num1": func(lang string, v float64) string { return formatNumber(lang, v, 1) },
+	"num2": func(lang string, v float64) string { return formatNumber(lang, v, 2) },
+	"int":  func(lang string, v int) string { return formatNumber(lang, float64(v), 0) },
+	"date": formatDate,
+	"time": func(lang string, t time.Time) string { return formatTime(lang, t) },
+	"nav":  func() []navItem { return navItems },
 	"langURL": func(path, query, lang string) string {
 		v, _ := url.ParseQuery(query)
 		if v == nil {
