@@ -62,14 +62,14 @@ func (ch chart) legend(b *strings.Builder, x, y float64) {
 	for i, s := range ch.Series {
 		yy := y + float64(i)*18
 		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="12" height="12" fill="%s"/>`, x, yy, s.Color)
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="lg">%s</text>`, x+17, yy+10, esc(s.Name))
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="lg">%s<title>%s</title></text>`, x+17, yy+10, esc(truncate(s.Name, 30)), esc(s.Name))
 	}
 }
 
 // vertical draws the categories left to right (weeks), the legend on the
 // right.
 func (ch chart) vertical() template.HTML {
-	const w, h, left, top, bottom, legendW = 760.0, 300.0, 52.0, 16.0, 46.0, 190.0
+	const w, h, left, top, bottom, legendW = 860.0, 300.0, 52.0, 16.0, 46.0, 250.0
 	plotW, plotH := w-left-legendW-16, h-top-bottom
 	max := niceMax(maxOf(ch.totals()))
 	var b strings.Builder
@@ -80,7 +80,7 @@ func (ch chart) vertical() template.HTML {
 		v := max * float64(i) / 4
 		y := top + plotH - plotH*float64(i)/4
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="grid"/>`, left, left+plotW, y, y)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="ax" text-anchor="end">%s</text>`, left-6, y+4, formatNumber(ch.Lang, v, 0))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="ax" text-anchor="end">%s</text>`, left-6, y+4, formatNumber(ch.Lang, v, 1))
 	}
 	n := float64(len(ch.Categories))
 	slot := plotW / math.Max(n, 1)
