@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -173,3 +174,17 @@ func (a *API) changePassword(c fiber.Ctx) error {
 	}
 	return c.JSON(r)
 }
+
+// LoginWait counts a login attempt from ip for phone against the same
+// throttles as POST /v1/auth/login and returns 0 when it may go ahead, or
+// how long to wait. The dashboard's login form uses it, so a phone's
+// failures count the same through both doors.
+func (a *API) LoginWait(ip, phone string) time.Duration {
+	if wait := a.loginIP.take(ip); wait > 0 {
+		return wait
+	}
+	return a.loginPhone.take(phoneKey(phone))
+}
+
+// LoginSucceeded clears a phone's failed logins.
+func (a *API) LoginSucceeded(phone string) { a.loginPhone.reset(phoneKey(phone)) }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
+	"toso/dashboard"
 	"toso/mobileapi"
 	"toso/store"
 )
@@ -87,6 +88,10 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	dash, err := dashboard.New(s, dashboard.Config{Secret: cfg.JWTSecret, Throttle: api, Now: cfg.Now}, log)
+	if err != nil {
+		return nil, err
+	}
 	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s, slices.Concat(cfg.Collectors, api.Collectors())...), largeBody: map[string]bool{}}
 	for _, p := range mobileapi.ImportPaths() {
 		srv.largeBody[p] = true
@@ -111,6 +116,7 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	srv.app.Get("/readyz", srv.ready)
 	srv.app.Get("/metrics", srv.metrics.handler())
 	api.Register(srv.app)
+	dash.Register(srv.app) // the coordinator's web pages, at /
 	return srv, nil
 }
 

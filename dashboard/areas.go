@@ -1,0 +1,137 @@
+package dashboard
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v3"
+
+	"toso/store"
+)
+
+// childFigures is a child area with the figures of the places under it,
+// summed from the report's places (no query of its own).
+type childFigures struct {
+	Area  store.Area
+	Teams int
+	store.Figures
+}
+
+// children sums the report's places into the area's child areas.
+func (d *Dashboard) children(r *req, s *scope, rep *store.Report) ([]childFigures, error) {
+	kids, err := d.store.Areas(r.c.Context(), r.actor, store.AreaFilter{ParentID: s.Area.ID, Limit: store.MaxPageSize})
+	if err != nil {
+		return nil, err
+	}
+	paths := make(map[int64]string, len(rep.Places))
+	for _, p := range rep.Places {
+		paths[p.AreaID] = p.Path
+	}
+	out := make([]childFigures, 0, len(kids))
+	for _, k := range kids {
+		if k.ValidTo != "" && k.ValidTo < s.From {
+			continue // ended before the period: its work is in its successor's figures
+		}
+		c := childFigures{Area: k, Figures: store.Figures{Reached: map[string]float64{}, Barriers: map[string]float64{}}}
+		for _, p := range rep.Places {
+			if !strings.HasPrefix(p.Path, k.Path) {
+				continue
+			}
+			c.Logs += p.Logs
+			c.Citizens += p.Citizens
+			c.Sessions += p.Sessions
+			c.Attendees += p.Attendees
+			for b, n := range p.Barriers {
+				c.Barriers[b] += n
+			}
+		}
+		for _, t := range rep.Teams {
+			if t.Active && strings.HasPrefix(paths[t.AreaID], k.Path) {
+				c.Teams++
+			}
+		}
+		out = append(out, c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Area.Name < out[j].Area.Name })
+	return out, nil
+}
+
+// maxListedTeams: above this, the area page asks to go down a level.
+const maxListedTeams = 300
+
+type areaData struct {
+	*scope
+	Report   *store.Report
+	Children []childFigures
+	Teams    []store.TeamReport
+	TooMany  int
+}
+
+// areaPage handles GET /areas?area=: the area's figures, its child areas
+// and its teams, each a link one level down.
+func (d *Dashboard) areaPage(r *req) error {
+	s, err := d.scope(r, 0)
+	if err != nil {
+		return err
+	}
+	rep, err := d.store.Report(r.c.Context(), r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To})
+	if err != nil {
+		return err
+	}
+	kids, err := d.children(r, s, rep)
+	if err != nil {
+		return err
+	}
+	data := &areaData{scope: s, Report: rep, Children: kids, Teams: rep.Teams}
+	if len(rep.Teams) > maxListedTeams {
+		data.TooMany, data.Teams = len(rep.Teams), nil
+	}
+	v := d.newView(r, s, "/areas", "nav.areas")
+	v.Data = data
+	return d.render(r, 200, "area", v)
+}
+
+type teamData struct {
+	*scope
+	Team    *store.Team
+	Figures store.TeamReport
+	Members []store.MemberFigures
+}
+
+// teamPage handles GET /teams/:id: a team's figures for the period and its
+// members with the logs each wrote.
+func (d *Dashboard) teamPage(r *req) error {
+	ctx := r.c.Context()
+	id, err := strconv.ParseInt(r.c.Params("id"), 10, 64)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	t, err := d.store.Team(ctx, r.actor, id)
+	if err != nil {
+		return err
+	}
+	s, err := d.scope(r, t.AreaID)
+	if err != nil {
+		return err
+	}
+	rep, err := d.store.Report(ctx, r.actor, store.ReportQuery{AreaID: t.AreaID, From: s.From, To: s.To})
+	if err != nil {
+		return err
+	}
+	data := &teamData{scope: s, Team: t}
+	for _, tr := range rep.Teams {
+		if tr.TeamID == t.ID {
+			data.Figures = tr
+		}
+	}
+	if data.Members, err = d.store.TeamMemberActivity(ctx, r.actor, t.ID, s.From, s.To); err != nil {
+		return err
+	}
+	v := d.newView(r, s, "/areas", "nav.areas")
+	v.Title = t.Name
+	v.Crumbs = append(v.Crumbs, crumb{Name: t.Name, Href: fmt.Sprintf("/teams/%d?%s", t.ID, s.Query())})
+	v.Data = data
+	return d.render(r, 200, "team", v)
+}

@@ -1,0 +1,51 @@
+package dashboard
+
+import (
+	"html/template"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// navItem is one entry of the menu.
+type navItem struct {
+	Path, Key string
+}
+
+var navItems = []navItem{
+	{"/", "nav.overview"}, {"/areas", "nav.areas"}, {"/barriers", "nav.barriers"}, {"/trainings", "nav.trainings"},
+	{"/announcements", "nav.announcements"}, {"/targets", "nav.targets"}, {"/downloads", "nav.downloads"},
+}
+
+// funcs are the templates' helpers; the language is always passed in.
+var funcs = template.FuncMap{
+	"t":    tr,
+	"num":  func(lang string, v float64) string { return formatNumber(lang, v, 0) },
+	"num1": func(lang string, v float64) string { return formatNumber(lang, v, 1) },
+	"num2": func(lang string, v float64) string { return formatNumber(lang, v, 2) },
+	"int":  func(lang string, v int) string { return formatNumber(lang, float64(v), 0) },
+	"date": formatDate,
+	"time": func(lang string, t time.Time) string { return formatTime(lang, t) },
+	"nav":  func() []navItem { return navItems },
+	"langURL": func(path, query, lang string) string {
+		v, _ := url.ParseQuery(query)
+		if v == nil {
+			v = url.Values{}
+		}
+		v.Set("lang", lang)
+		return path + "?" + v.Encode()
+	},
+	"areaURL": func(path string, id int64, from, to string) string {
+		return path + "?" + url.Values{"area": {itoa(id)}, "from": {from}, "to": {to}}.Encode()
+	},
+	"pct": func(lang string, part, whole int) string {
+		if whole == 0 {
+			return "–"
+		}
+		return formatNumber(lang, float64(part)*100/float64(whole), 0) + "%"
+	},
+	"list": func(s ...string) []string { return s },
+	"inc":  func(i int) int { return i + 1 },
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Week is one week (Monday to Sunday, Vietnam days) of a trend: citizens
+// reached for the first time, in all and by service.
+type Week struct {
+	Start    string // the Monday, YYYY-MM-DD
+	Citizens float64
+	Reached  map[string]float64 // service → citizens reached for it the first time
+}
+
+// MaxTrendWeeks bounds a trend.
+const MaxTrendWeeks = 53
+
+// weeklySQL sums the day rollups of first reaches of every place counting
+// into area ?1 from day ?2 to day ?3, by day and service ('*' is any log),
+// for one team when ?4 is not 0.
+const weeklySQL = `SELECT r.period, r.key, sum(r.n * w.w) FROM area_weights w JOIN rollups r
+	ON r.place_id = w.place_id AND r.grain = 'd' AND r.period BETWEEN ?2 AND ?3
+	WHERE w.area_id = ?1 AND r.metric = 'first' AND (?4 = 0 OR r.team_id = ?4)
+	GROUP BY r.period, r.key`
+
+// WeeklyReached is the trend of an area over the weeks weeks ending with
+// the one holding day to, from the same rollups as Report and under the
+// same policy (members and leads: their team's area, their team only).
+func (s *Store) WeeklyReached(ctx context.Context, a Actor, areaID int64, to string, weeks int) ([]Week, error) {
+	end, err := time.Parse(time.DateOnly, to)
+	if err != nil {
+		return nil, fmt.Errorf("to must be a date (YYYY-MM-DD): %w", ErrInvalid)
+	}
+	if weeks < 1 || weeks > MaxTrendWeeks {
+		return nil, fmt.Errorf("weeks must be 1 to %d: %w", MaxTrendWeeks, ErrInvalid)
+	}
+	ar, err := s.reportArea(ctx, a, areaID)
+	if err != nil {
+		return nil, err
+	}
+	onlyTeam := int64(0)
+	if a.Role.InTeam() {
+		onlyTeam = a.TeamID
+	}
+	monday := end.AddDate(0, 0, -((int(end.Weekday()) + 6) % 7))
+	first := monday.AddDate(0, 0, -7*(weeks-1))
+	out := make([]Week, weeks)
+	for i := range out {
+		out[i] = Week{Start: first.AddDate(0, 0, 7*i).Format(time.DateOnly), Reached: map[string]float64{}}
+	}
+	rows, err := s.read.QueryContext(ctx, weeklySQL, ar.ID, first.Format(time.DateOnly), to, onlyTeam)
+	if err != nil {
+		return nil, fmt.Errorf("weekly trend: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var day, key string
+		var n float64
+		if err := rows.Scan(&day, &key, &n); err != nil {
+			return nil, fmt.Errorf("weekly trend: %w", err)
+		}
+		d, err := time.Parse(time.DateOnly, day)
+		if err != nil {
+			continue
+		}
+		i := int(d.Sub(first).Hours()) / (24 * 7)
+		if i < 0 || i >= weeks {
+			continue
+		}
+		if key == "*" {
+			out[i].Citizens += n
+		} else {
+			out[i].Reached[key] += n
+		}
+	}
+	return out, rows.Err()
+}
