@@ -76,6 +76,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		"query_only(1)", // the read pool can never write by mistake
 	), "")
 
+	if err := registerDigestFuncs(); err != nil { // before any connection: migrations and triggers call them
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -365,8 +365,17 @@ func queryChanges(ctx context.Context, tx *sql.Tx, table, q string, args ...any)
 	return out, rows.Err()
 }
 
-// digest counts and hashes the scope's live rows in the snapshot.
+// digest is the scope's digest in the snapshot: team and area scopes read
+// the kept team digests, the small catalog and user scopes are counted.
 func (s *Store) digest(ctx context.Context, tx *sql.Tx, a Actor, sc scope) (*Digest, error) {
+	if sc.kind == scopeTeam {
+		return teamDigest(ctx, tx, sc)
+	}
+	return s.scanDigest(ctx, tx, a, sc)
+}
+
+// scanDigest counts and hashes the scope's live rows in the snapshot.
+func (s *Store) scanDigest(ctx context.Context, tx *sql.Tx, a Actor, sc scope) (*Digest, error) {
 	var d Digest
 	var sum uint64
 	h := fnv.New64a()
