@@ -42,12 +42,29 @@ func BenchmarkSyncPullOneChange(b *testing.B) {
 				b.Fatal(err)
 			}
 			scope := "area:" + strconv.FormatInt(level.area, 10)
-			// The tag of the area cursor comes from a first page.
-			r, err := st.Pull(ctx, a, store.PullRequest{DeviceID: benchDevice(uid), Cursors: map[string]string{}, Limit: 1})
-			if err != nil {
-				b.Fatal(err)
+			// Bring the catalog and user scopes up to date (a province's
+			// catalog holds thousands of areas); the area cursor's tag comes
+			// from the same pages.
+			cursors := map[string]string{}
+			var tag string
+			for {
+				r, err := st.Pull(ctx, a, store.PullRequest{DeviceID: benchDevice(uid), Cursors: cursors, Limit: 500})
+				if err != nil {
+					b.Fatal(err)
+				}
+				more := false
+				for name, sc := range r.Scopes {
+					if name == scope {
+						_, tag, _ = strings.Cut(sc.Cursor, ".")
+						continue
+					}
+					cursors[name] = sc.Cursor
+					more = more || sc.HasMore
+				}
+				if !more {
+					break
+				}
 			}
-			_, tag, _ := strings.Cut(r.Scopes[scope].Cursor, ".")
 			var logID string
 			if err := w.QueryRow(`SELECT l.id FROM assistance_logs l JOIN teams t ON t.id = l.team_id
 				JOIN areas ar ON ar.id = t.area_id WHERE ar.path LIKE '/1/2/%' LIMIT 1`).Scan(&logID); err != nil {
@@ -64,7 +81,7 @@ func BenchmarkSyncPullOneChange(b *testing.B) {
 				if _, err := w.Exec(`UPDATE assistance_logs SET version = ? WHERE id = ?`, v, logID); err != nil {
 					b.Fatal(err)
 				}
-				cursors := map[string]string{scope: strconv.FormatInt(v-1, 10) + "." + tag}
+				cursors[scope] = strconv.FormatInt(v-1, 10) + "." + tag
 				b.StartTimer()
 				t0 := time.Now()
 				r, err := st.Pull(ctx, a, store.PullRequest{DeviceID: benchDevice(uid), Cursors: cursors, Limit: 500})
