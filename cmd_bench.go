@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"toso/demo"
@@ -40,8 +42,13 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	}
 	opt := demo.Options{Seed: *seed, Communes: max(1, (*teams+villages-1)/villages),
 		VillagesPerCommune: villages, MembersPerTeam: *members}
+	var stage atomic.Value // what the progress line says is under way
+	stage.Store(fmt.Sprintf("areas, teams and users of %d teams", *teams))
 	if *activity {
-		opt.Activity = demo.Activity
+		opt.Activity = func(ctx context.Context, st *store.Store, p *demo.Province, rng *rand.Rand) error {
+			stage.Store(fmt.Sprintf("four months of activity of %d users, pushed through store.Push", p.Users))
+			return demo.Activity(ctx, st, p, rng)
+		}
 	}
 	st, err := store.Open(ctx, *db, store.Options{})
 	if err != nil {
@@ -58,7 +65,7 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 			case <-done:
 				return
 			case <-tick.C:
-				fmt.Fprintf(stderr, "\rgenerating %d teams… %s", *teams, time.Since(start).Round(time.Second))
+				fmt.Fprintf(stderr, "\rgenerating %s… %s   ", stage.Load(), time.Since(start).Round(time.Second))
 			}
 		}
 	}()
