@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"toso/demo"
+	"toso/mobileapi"
 	"toso/server"
 	"toso/store"
 )
@@ -48,7 +49,11 @@ func TestSmoke(t *testing.T) {
 	if _, err := demo.Build(ctx, st, demo.Options{Communes: 2, VillagesPerCommune: 2}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 32)}, st,
+	// Every phone comes from 127.0.0.1, as phones behind one carrier NAT
+	// address do: five logins an hour from that address, the first five
+	// phones' logins. Refreshes must never count against it.
+	limits := mobileapi.Limits{LoginPerIP: 5, LoginIPWindow: time.Hour}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 32), Limits: limits}, st,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +119,16 @@ func TestSmoke(t *testing.T) {
 	// catalog.
 	if rep.Pulled < 10 {
 		t.Errorf("prepared: %d changes pulled by 10 phones, want at least one each", rep.Pulled)
+	}
+
+	// The address's login budget is spent: a new phone signing in is
+	// throttled, and the report counts the 429.
+	rep, err = Run(ctx, Config{BaseURL: base, DB: path, Password: demo.Password, Phones: 1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Throttled(); got != 1 || rep.Errors["429 rate_limited"] != 1 {
+		t.Errorf("a sixth login from one address: %d answers 429, errors %v, want one 429 rate_limited", got, rep.Errors)
 	}
 	cancel()
 	<-done
