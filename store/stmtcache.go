@@ -26,6 +26,10 @@ const stmtCacheMax = 512
 // connections held by other transactions doing the same. So a miss inside a
 // transaction prepares the query for that transaction only and marks it;
 // fill prepares the marked queries on the pool once the transaction is over.
+//
+// One query is one SQLite statement per connection: a query must not run
+// again in a transaction while rows of its previous run are still open
+// there (read them all, or close them, first).
 type stmtCache struct {
 	db *sql.DB
 
