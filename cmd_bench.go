@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"toso/demo"
@@ -22,22 +24,37 @@ import (
 func runGenerate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("toso generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	const villages = 10
 	db := fs.String("db", "bench.db", "database file to create")
 	teams := fs.Int("teams", 5000, "teams (one per village), about")
 	members := fs.Int("members", 5, "members per team, including the lead")
 	seed := fs.Uint64("seed", 1, "seed")
+	activity := fs.Bool("activity", false, "add four months of demo activity (logs, sessions, attendees, progress reports), "+
+		"pushed through the phones' path, so the teams' scopes hold data to pull (~1 min per 1,000 teams)")
+	phoneDir := fs.String("phone-dir", "", "sign every member in ahead: a phone database per member in this directory, "+
+		"holding a refresh token, for bench --signed-in (the morning storm)")
+	phones := fs.Int("phones", 1_000_000, "with --phone-dir: at most this many phones")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *teams < 1 || *members < 1 {
 		return fmt.Errorf("%w: --teams and --members must be positive", errUsage)
 	}
+	opt := demo.Options{Seed: *seed, Communes: max(1, (*teams+villages-1)/villages),
+		VillagesPerCommune: villages, MembersPerTeam: *members}
+	var stage atomic.Value // what the progress line says is under way
+	stage.Store(fmt.Sprintf("areas, teams and users of %d teams", *teams))
+	if *activity {
+		opt.Activity = func(ctx context.Context, st *store.Store, p *demo.Province, rng *rand.Rand) error {
+			stage.Store(fmt.Sprintf("four months of activity of %d users, pushed through store.Push", p.Users))
+			return demo.Activity(ctx, st, p, rng)
+		}
+	}
 	st, err := store.Open(ctx, *db, store.Options{})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	const villages = 10
 	start := time.Now()
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
@@ -48,12 +65,11 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 			case <-done:
 				return
 			case <-tick.C:
-				fmt.Fprintf(stderr, "\rgenerating %d teams… %s", *teams, time.Since(start).Round(time.Second))
+				fmt.Fprintf(stderr, "\rgenerating %s… %s   ", stage.Load(), time.Since(start).Round(time.Second))
 			}
 		}
 	}()
-	p, created, err := demo.Ensure(ctx, st, demo.Options{Seed: *seed, Communes: max(1, (*teams+villages-1)/villages),
-		VillagesPerCommune: villages, MembersPerTeam: *members})
+	p, created, err := demo.Ensure(ctx, st, opt)
 	close(done)
 	fmt.Fprintln(stderr)
 	if err != nil {
@@ -61,10 +77,20 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if !created {
 		fmt.Fprintf(stdout, "%s already holds a generated province\n", *db)
+	} else {
+		fmt.Fprintf(stdout, "%s: %d communes, %d teams, %d users (password %q) in %s\n", *db, len(p.Communes), p.Teams(),
+			p.Users, demo.Password, time.Since(start).Round(time.Millisecond))
+	}
+	if *phoneDir == "" {
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s: %d communes, %d teams, %d users (password %q) in %s\n", *db, len(p.Communes), p.Teams(),
-		p.Users, demo.Password, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	// The server's default refresh token lifetime; each refresh renews it.
+	n, err := loadtest.Prepare(ctx, st, *phoneDir, *phones, 60*24*time.Hour, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d phones signed in ahead in %s (%s)\n", n, *phoneDir, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -74,19 +74,21 @@ func CheckLoopback(base string) error {
 
 // Account is one phone's login.
 type Account struct {
+	UserID int64
 	Phone  string
 	TeamID int64
 }
 
 // Accounts reads the members and leads of the server's database, in id
-// order, spread so consecutive phones fall in different teams.
+// order (a team's members are consecutive, so teammates sync at the same
+// time, as they do when the village gets its morning signal).
 func Accounts(ctx context.Context, path string, n int) ([]Account, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT phone, team_id FROM users
+	rows, err := db.QueryContext(ctx, `SELECT id, phone, team_id FROM users
 		WHERE role IN ('member', 'team_lead') AND active = 1 AND team_id IS NOT NULL ORDER BY id LIMIT ?`, n)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
@@ -95,7 +97,7 @@ func Accounts(ctx context.Context, path string, n int) ([]Account, error) {
 	var out []Account
 	for rows.Next() {
 		var a Account
-		if err := rows.Scan(&a.Phone, &a.TeamID); err != nil {
+		if err := rows.Scan(&a.UserID, &a.Phone, &a.TeamID); err != nil {
 			return nil, err
 		}
 		out = append(out, a)
@@ -224,7 +226,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	progWG.Wait()
 	stopMem()
 	mem.final()
-	return rec.report(elapsed, int(done.Load()), int(failed.Load()), mem.peak(), mem.source), nil
+	rep := rec.report(elapsed, int(done.Load()), int(failed.Load()), mem.peak(), mem.source)
+	rep.SignedIn = cfg.SignedIn
+	return rep, nil
 }
 
 func mib(b int64) string {
@@ -271,6 +275,7 @@ func runPhone(ctx context.Context, client *http.Client, cfg Config, path string,
 		}
 		break
 	}
-	_, err = c.Pull(ctx)
+	st, err := c.Pull(ctx)
+	rec.pulled(int64(st.Changes))
 	return err
 }

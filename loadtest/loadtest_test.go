@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"toso/demo"
+	"toso/mobileapi"
 	"toso/server"
 	"toso/store"
 )
@@ -47,7 +49,11 @@ func TestSmoke(t *testing.T) {
 	if _, err := demo.Build(ctx, st, demo.Options{Communes: 2, VillagesPerCommune: 2}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 32)}, st,
+	// Every phone comes from 127.0.0.1, as phones behind one carrier NAT
+	// address do: five logins an hour from that address, the first five
+	// phones' logins. Refreshes must never count against it.
+	limits := mobileapi.Limits{LoginPerIP: 5, LoginIPWindow: time.Hour}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 32), Limits: limits}, st,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +92,43 @@ func TestSmoke(t *testing.T) {
 		if counts[first] != 5 || counts["push"] != 5 || counts["pull"] < 5 {
 			t.Errorf("signed in %v: requests %v, want 5 %s, 5 push, at least 5 pull", signedIn, counts, first)
 		}
+	}
+
+	// Phones signed in ahead (no login ever), as the generate step prepares
+	// them, start with a refresh. The first five users get a second phone.
+	prepared := t.TempDir()
+	n, err := Prepare(ctx, st, prepared, 10, time.Hour, nil)
+	if err != nil || n != 10 {
+		t.Fatalf("Prepare = %d, %v, want 10 phones", n, err)
+	}
+	rep, err := Run(ctx, Config{BaseURL: base, DB: path, Phones: 10, Concurrency: 3, Seed: 2, PhoneDir: prepared, SignedIn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Phones != 10 || rep.Failed != 0 || len(rep.Statuses) != 0 {
+		t.Fatalf("prepared: %d phones, %d failed, errors %v %v, want 10 phones and no errors", rep.Phones, rep.Failed, rep.Errors, rep.Statuses)
+	}
+	counts := map[string]int{}
+	for _, e := range rep.Endpoints {
+		counts[e.Name] = e.Count
+	}
+	if counts["login"] != 0 || counts["refresh"] != 10 || counts["push"] != 10 {
+		t.Errorf("prepared: requests %v, want no login, 10 refresh, 10 push", counts)
+	}
+	// The new phones never synced: their first pull holds at least the
+	// catalog.
+	if rep.Pulled < 10 {
+		t.Errorf("prepared: %d changes pulled by 10 phones, want at least one each", rep.Pulled)
+	}
+
+	// The address's login budget is spent: a new phone signing in is
+	// throttled, and the report counts the 429.
+	rep, err = Run(ctx, Config{BaseURL: base, DB: path, Password: demo.Password, Phones: 1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Throttled(); got != 1 || rep.Errors["429 rate_limited"] != 1 {
+		t.Errorf("a sixth login from one address: %d answers 429, errors %v, want one 429 rate_limited", got, rep.Errors)
 	}
 	cancel()
 	<-done

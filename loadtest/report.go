@@ -25,6 +25,7 @@ type recorder struct {
 	errs   map[string]int
 	reqs   atomic.Int64
 	muts   atomic.Int64
+	rows   atomic.Int64 // changes pulled
 	status map[string]int
 }
 
@@ -34,6 +35,7 @@ func newRecorder() *recorder {
 
 func (r *recorder) requests() int64   { return r.reqs.Load() }
 func (r *recorder) mutations(n int64) { r.muts.Add(n) }
+func (r *recorder) pulled(n int64)    { r.rows.Add(n) }
 
 func (r *recorder) observe(endpoint string, d time.Duration, status int) {
 	r.reqs.Add(1)
@@ -91,8 +93,10 @@ func (t *timing) RoundTrip(req *http.Request) (*http.Response, error) {
 type Report struct {
 	Elapsed        time.Duration
 	Phones, Failed int
+	SignedIn       bool // phones refreshed a token instead of signing in
 	Requests       int64
 	Mutations      int64
+	Pulled         int64 // changes pulled, all phones
 	Endpoints      []Endpoint
 	Errors         map[string]int // failed phones by error code
 	Statuses       map[string]int // non-2xx answers by endpoint and status
@@ -110,7 +114,7 @@ type Endpoint struct {
 func (r *recorder) report(elapsed time.Duration, phones, failed int, peak int64, src string) *Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := &Report{Elapsed: elapsed, Phones: phones, Failed: failed, Requests: r.reqs.Load(), Mutations: r.muts.Load(),
+	rep := &Report{Elapsed: elapsed, Phones: phones, Failed: failed, Requests: r.reqs.Load(), Mutations: r.muts.Load(), Pulled: r.rows.Load(),
 		Errors: r.errs, Statuses: r.status, PeakRSS: peak, PeakSource: src}
 	for _, name := range []string{"login", "push", "pull", "refresh"} {
 		ds := r.lat[name]
@@ -127,13 +131,19 @@ func (r *recorder) report(elapsed time.Duration, phones, failed int, peak int64,
 // Print writes the report as text.
 func (rep *Report) Print(w io.Writer) {
 	s := rep.Elapsed.Seconds()
-	fmt.Fprintf(w, "phones %d (%d failed) in %s: %.1f phones/s, %.1f requests/s, %.1f mutations/s\n",
-		rep.Phones, rep.Failed, rep.Elapsed.Round(time.Millisecond), float64(rep.Phones)/s, float64(rep.Requests)/s, float64(rep.Mutations)/s)
+	mode := "login (password) first"
+	if rep.SignedIn {
+		mode = "signed in (refresh token) first"
+	}
+	fmt.Fprintf(w, "phones %d (%d failed), %s, in %s: %.1f phones/s, %.1f requests/s, %.1f mutations/s\n",
+		rep.Phones, rep.Failed, mode, rep.Elapsed.Round(time.Millisecond), float64(rep.Phones)/s, float64(rep.Requests)/s, float64(rep.Mutations)/s)
+	fmt.Fprintf(w, "changes pulled: %d (%.1f a phone)\n", rep.Pulled, float64(rep.Pulled)/float64(max(rep.Phones, 1)))
 	fmt.Fprintf(w, "%-8s %8s %9s %9s %9s %9s\n", "endpoint", "count", "p50", "p95", "p99", "max")
 	for _, e := range rep.Endpoints {
 		fmt.Fprintf(w, "%-8s %8d %9s %9s %9s %9s\n", e.Name, e.Count, ms(e.P50), ms(e.P95), ms(e.P99), ms(e.Max))
 	}
 	fmt.Fprintf(w, "server peak memory: %s (%s)\n", mib(rep.PeakRSS), rep.PeakSource)
+	fmt.Fprintf(w, "throttled (429 answers): %d\n", rep.Throttled())
 	if len(rep.Statuses) == 0 && len(rep.Errors) == 0 {
 		fmt.Fprintln(w, "errors: none")
 	}
@@ -147,6 +157,17 @@ func (rep *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "error %s: %d\n", k, m[k])
 		}
 	}
+}
+
+// Throttled counts the 429 answers of every endpoint.
+func (rep *Report) Throttled() int {
+	n := 0
+	for k, v := range rep.Statuses {
+		if strings.HasSuffix(k, " 429") {
+			n += v
+		}
+	}
+	return n
 }
 
 func ms(d time.Duration) string {

@@ -192,6 +192,15 @@ func (c *Client) keepTokens(ctx context.Context, tr tokenResponse) error {
 	return c.setMeta(ctx, c.db, "refresh_token", tr.RefreshToken)
 }
 
+// UseSession keeps a refresh token issued to this phone's device id by
+// someone else (a provisioning tool, the load generator's warm-up): the
+// phone is then signed in as if it had logged in yesterday, and its next
+// request renews the access token with the refresh token.
+func (c *Client) UseSession(ctx context.Context, refreshToken string) error {
+	c.access, c.refresh = "", refreshToken
+	return c.setMeta(ctx, c.db, "refresh_token", refreshToken)
+}
+
 // ExpireAccessToken forgets the access token, as if it had expired.
 func (c *Client) ExpireAccessToken() { c.access = "" }
 

@@ -40,7 +40,7 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, a Actor, mid int64, actio
 	default:
 		id = fmt.Sprint(v)
 	}
-	_, err := tx.ExecContext(ctx, `
+	_, err := s.wstmts.exec(ctx, tx, `
 		INSERT INTO audit_log (at, user_id, device_id, mid, action, entity, entity_id, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		ts(s.now()), nullInt(a.UserID), nullStr(a.DeviceID), nullInt(mid), action, entity, id, string(d))

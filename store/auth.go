@@ -130,14 +130,14 @@ func (s *Store) startSession(ctx context.Context, tx *sql.Tx, sess *Session, now
 	if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE user_id = ? AND expires_at < ?`, sess.UserID, ts(now)); err != nil {
 		return fmt.Errorf("prune expired tokens: %w", err)
 	}
-	if err := insertRefreshToken(ctx, tx, sess, now); err != nil {
+	if err := s.insertRefreshToken(ctx, tx, sess, now); err != nil {
 		return err
 	}
 	return s.audit(ctx, tx, Actor{UserID: sess.UserID, DeviceID: sess.DeviceID}, 0, "login", "device", sess.DeviceID, nil)
 }
 
-func insertRefreshToken(ctx context.Context, tx *sql.Tx, sess *Session, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `
+func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, sess *Session, now time.Time) error {
+	_, err := s.wstmts.exec(ctx, tx, `
 		INSERT INTO refresh_tokens (token_hash, family_id, user_id, device_id, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		hashToken(sess.RefreshToken), sess.ID, sess.UserID, sess.DeviceID, ts(now), ts(sess.RefreshExpiresAt))
@@ -189,7 +189,7 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 	)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var r refreshRow
-		err := tx.QueryRowContext(ctx, `
+		err := s.wstmts.queryRow(ctx, tx, `
 			SELECT user_id, device_id, expires_at, spent_at, revoked_at FROM refresh_tokens
 			WHERE token_hash = ? AND family_id = ?`, hash, family,
 		).Scan(&r.userID, &r.deviceID, &r.expiresAt, &r.spentAt, &r.revokedAt)
@@ -239,7 +239,7 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 			replaced = successor
 		}
 		var active bool
-		err = tx.QueryRowContext(ctx, `
+		err = s.wstmts.queryRow(ctx, tx, `
 			SELECT u.active AND COALESCE(t.active, 1) FROM users u LEFT JOIN teams t ON t.id = u.team_id
 			WHERE u.id = ?`, r.userID).Scan(&active)
 		if err != nil {
@@ -250,21 +250,21 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 			return nil
 		}
 		if replaced != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?`, ts(now), replaced); err != nil {
+			if _, err := s.wstmts.exec(ctx, tx, `UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?`, ts(now), replaced); err != nil {
 				return fmt.Errorf("refresh: replace successor: %w", err)
 			}
-		} else if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ?`, ts(now), hash); err != nil {
+		} else if _, err := s.wstmts.exec(ctx, tx, `UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ?`, ts(now), hash); err != nil {
 			return fmt.Errorf("refresh: spend: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE family_id = ? AND (spent_at < ? OR revoked_at < ?)`,
+		if _, err := s.wstmts.exec(ctx, tx, `DELETE FROM refresh_tokens WHERE family_id = ? AND (spent_at < ? OR revoked_at < ?)`,
 			family, ts(now.Add(-RefreshGrace)), ts(now.Add(-RefreshGrace))); err != nil {
 			return fmt.Errorf("refresh: prune: %w", err)
 		}
 		sess = newSession(family, r.userID, r.deviceID, now, ttl)
-		if err := insertRefreshToken(ctx, tx, sess, now); err != nil {
+		if err := s.insertRefreshToken(ctx, tx, sess, now); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ts(now), r.deviceID)
+		_, err = s.wstmts.exec(ctx, tx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ts(now), r.deviceID)
 		return err
 	})
 	if err != nil {

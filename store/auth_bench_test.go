@@ -52,14 +52,14 @@ func authBenchProvince(b *testing.B) (*Store, []*Session) {
 					return err
 				}
 				spent := newSession(fmt.Sprintf("10000000-0000-4000-8000-%012d", id), id, d.ID, now, 60*24*time.Hour)
-				if err := insertRefreshToken(ctx, tx, spent, now); err != nil {
+				if err := s.insertRefreshToken(ctx, tx, spent, now); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ?`, at, hashToken(spent.RefreshToken)); err != nil {
 					return err
 				}
 				live := newSession(spent.ID, id, d.ID, now, 60*24*time.Hour)
-				if err := insertRefreshToken(ctx, tx, live, now); err != nil {
+				if err := s.insertRefreshToken(ctx, tx, live, now); err != nil {
 					return err
 				}
 				sessions = append(sessions, live)

@@ -36,6 +36,10 @@ type Store struct {
 
 	hashSlots chan struct{} // caps concurrent password hashes (memory)
 
+	// The hot queries (authenticate, refresh, push, pull) prepared once
+	// per connection: see stmtCache.
+	wstmts, rstmts *stmtCache
+
 	citizenKey string                // HMAC key for citizen refs (never logged)
 	tables     map[string]*syncTable // the sync registry, see syncTables
 }
@@ -90,7 +94,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{write: w, path: path, now: opt.Now, hashSlots: make(chan struct{}, 4)}
+	s := &Store{write: w, path: path, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newStmtCache(w)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -103,6 +107,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(opt.ReadConns)
 	r.SetMaxIdleConns(opt.ReadConns)
 	s.read = r
+	s.rstmts = newStmtCache(r)
 	if s.citizenKey, err = s.Secret(ctx, "citizen_key", opt.CitizenKey); err != nil {
 		s.Close()
 		return nil, err
@@ -124,6 +129,10 @@ func dsn(path string, pragmas []string, txlock string) string {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.wstmts.close()
+	if s.rstmts != nil {
+		s.rstmts.close()
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -185,6 +194,7 @@ func isForeignKey(err error) bool {
 
 // tx runs fn in one write transaction.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer s.wstmts.fill(ctx) // after the transaction ends: it holds the one connection
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -84,13 +84,14 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 	if limit <= 0 || limit > MaxPullRows {
 		limit = MaxPullRows
 	}
+	defer s.rstmts.fill(ctx) // after the read transaction ends
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("pull: %w", err)
 	}
 	defer tx.Rollback()
 	var snap, resetBelow, userVersion int64
-	err = tx.QueryRowContext(ctx, `SELECT (SELECT value FROM seq WHERE id = 1),
+	err = s.rstmts.queryRow(ctx, tx, `SELECT (SELECT value FROM seq WHERE id = 1),
 		max(COALESCE((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'sync_horizon_seq'), 0),
 		    COALESCE((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'sync_rules_seq'), 0)),
 		COALESCE((SELECT version FROM users WHERE id = ?), 0)`, a.UserID).Scan(&snap, &resetBelow, &userVersion)
@@ -99,7 +100,7 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 	}
 	resp := &PullResponse{ServerTime: s.now(), Scopes: map[string]*ScopeChanges{},
 		ScopesAdded: []string{}, ScopesRemoved: []string{}, Resets: []string{}}
-	err = tx.QueryRowContext(ctx, `SELECT last_mid FROM devices WHERE id = ? AND user_id = ?`, req.DeviceID, a.UserID).Scan(&resp.LastMid)
+	err = s.rstmts.queryRow(ctx, tx, `SELECT last_mid FROM devices WHERE id = ? AND user_id = ?`, req.DeviceID, a.UserID).Scan(&resp.LastMid)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("pull: %w", err)
 	}
@@ -282,7 +283,7 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 			` WHERE ` + outer + key + ` IN (SELECT ` + key + ` FROM ` + t.pullFrom + ` WHERE ` + filter + ` AND r.version > ? AND ` +
 			t.live + ` ORDER BY r.version LIMIT ?) ORDER BY r.version`
 		qargs := append(append(append([]any{}, outerArgs...), args...), cursor, want)
-		cs, err := queryChanges(ctx, tx, t.name, q, qargs...)
+		cs, err := s.queryChanges(ctx, tx, t.name, q, qargs...)
 		if err != nil {
 			return nil, err
 		}
@@ -291,7 +292,7 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 	}
 	if sc.kind != scopeCatalog {
 		filter, args := tombstoneFilter(sc)
-		rows, err := tx.QueryContext(ctx, `SELECT tbl, row_id, seq FROM tombstones WHERE `+filter+` AND seq > ? ORDER BY seq LIMIT ?`,
+		rows, err := s.rstmts.query(ctx, tx, `SELECT tbl, row_id, seq FROM tombstones WHERE `+filter+` AND seq > ? ORDER BY seq LIMIT ?`,
 			append(args, cursor, want)...)
 		if err != nil {
 			return nil, fmt.Errorf("pull tombstones: %w", err)
@@ -346,8 +347,8 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 	return out, nil
 }
 
-func queryChanges(ctx context.Context, tx *sql.Tx, table, q string, args ...any) ([]Change, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
+func (s *Store) queryChanges(ctx context.Context, tx *sql.Tx, table, q string, args ...any) ([]Change, error) {
+	rows, err := s.rstmts.query(ctx, tx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", table, err)
 	}
@@ -385,7 +386,7 @@ func (s *Store) scanDigest(ctx context.Context, tx *sql.Tx, a Actor, sc scope) (
 		if !ok {
 			continue
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT CAST(`+idColOf(t)+` AS TEXT), r.version FROM `+t.pullFrom+
+		rows, err := s.rstmts.query(ctx, tx, `SELECT CAST(`+idColOf(t)+` AS TEXT), r.version FROM `+t.pullFrom+
 			` WHERE `+filter+` AND `+t.live, args...)
 		if err != nil {
 			return nil, fmt.Errorf("digest %s: %w", t.name, err)

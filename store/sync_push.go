@@ -41,7 +41,6 @@ type pushTx struct {
 	now   string
 	seq   int64 // the last allocated seq; written back before commit
 	teams map[int64]teamPlace
-	stmts map[string]*sql.Stmt
 }
 
 type teamPlace struct {
@@ -55,17 +54,10 @@ type teamPlace struct {
 // statement per change.
 func (p *pushTx) nextSeq() int64 { p.seq++; return p.seq }
 
-// stmt prepares q once per push.
+// stmt returns q prepared for the push's transaction, from the write
+// connection's statement cache.
 func (p *pushTx) stmt(q string) (*sql.Stmt, error) {
-	if st, ok := p.stmts[q]; ok {
-		return st, nil
-	}
-	st, err := p.tx.PrepareContext(p.ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	p.stmts[q] = st
-	return st, nil
+	return p.s.wstmts.stmt(p.ctx, p.tx, q)
 }
 
 func (p *pushTx) exec(q string, args ...any) error {
@@ -148,12 +140,7 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 
 	resp := &PushResponse{ServerTime: now, Results: make([]Result, 0, len(muts))}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}, stmts: map[string]*sql.Stmt{}}
-		defer func() {
-			for _, st := range p.stmts {
-				st.Close()
-			}
-		}()
+		p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}}
 		lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
 		if err != nil {
 			return err
@@ -165,7 +152,7 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		if muts[0].Mid > lastMid+1 {
 			return &MidGapError{Expected: lastMid + 1}
 		}
-		stored, err := storedResults(ctx, tx, req.DeviceID, muts[0].Mid, min(lastMid, muts[len(muts)-1].Mid))
+		stored, err := s.storedResults(ctx, tx, req.DeviceID, muts[0].Mid, min(lastMid, muts[len(muts)-1].Mid))
 		if err != nil {
 			return err
 		}
@@ -180,7 +167,7 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		if start == len(muts) {
 			return nil
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
+		if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
 		fresh := make([]Result, len(muts)-start)
@@ -216,10 +203,10 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		if processed > 0 {
 			resp.LastMid = muts[start+processed-1].Mid
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
+		if _, err := s.wstmts.exec(ctx, tx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
+		if _, err := s.wstmts.exec(ctx, tx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
 		return nil
@@ -324,7 +311,7 @@ func (s *Store) parseMutation(m *Mutation, c *catalog, now time.Time) (any, *Res
 // the actor on first use. A device bound to another user is forbidden.
 func (s *Store) deviceForPush(ctx context.Context, tx *sql.Tx, a Actor, req PushRequest, now time.Time) (int64, error) {
 	var userID, lastMid int64
-	err := tx.QueryRowContext(ctx, `SELECT user_id, last_mid FROM devices WHERE id = ?`, req.DeviceID).Scan(&userID, &lastMid)
+	err := s.wstmts.queryRow(ctx, tx, `SELECT user_id, last_mid FROM devices WHERE id = ?`, req.DeviceID).Scan(&userID, &lastMid)
 	if errors.Is(err, sql.ErrNoRows) {
 		_, err = tx.ExecContext(ctx, `INSERT INTO devices (id, user_id, platform, app_version, last_seen_at, created_at)
 			VALUES (?, ?, 'android', ?, ?, ?)`, req.DeviceID, a.UserID, req.AppVersion, ts(now), ts(now))
@@ -338,16 +325,16 @@ func (s *Store) deviceForPush(ctx context.Context, tx *sql.Tx, a Actor, req Push
 	if userID != a.UserID {
 		return 0, fmt.Errorf("device %s belongs to another user: %w", req.DeviceID, ErrForbidden)
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ts(now), req.DeviceID)
+	_, err = s.wstmts.exec(ctx, tx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, ts(now), req.DeviceID)
 	return lastMid, err
 }
 
-func storedResults(ctx context.Context, tx *sql.Tx, device string, from, to int64) (map[int64]Result, error) {
+func (s *Store) storedResults(ctx context.Context, tx *sql.Tx, device string, from, to int64) (map[int64]Result, error) {
 	out := map[int64]Result{}
 	if to < from {
 		return out, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT mid, result FROM sync_results WHERE device_id = ? AND mid BETWEEN ? AND ?`, device, from, to)
+	rows, err := s.wstmts.query(ctx, tx, `SELECT mid, result FROM sync_results WHERE device_id = ? AND mid BETWEEN ? AND ?`, device, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("stored results: %w", err)
 	}
@@ -367,7 +354,8 @@ func storedResults(ctx context.Context, tx *sql.Tx, device string, from, to int6
 	return out, rows.Err()
 }
 
-// storeResults writes the results with one multi-row insert per 100.
+// storeResults writes the results with one multi-row insert per 100 (at
+// most 100 statement shapes, all cached).
 func (s *Store) storeResults(ctx context.Context, tx *sql.Tx, device string, rs []Result, now string) error {
 	for len(rs) > 0 {
 		n := min(len(rs), 100)
@@ -384,7 +372,7 @@ func (s *Store) storeResults(ctx context.Context, tx *sql.Tx, device string, rs 
 			}
 			args = append(args, device, r.Mid, string(b), now)
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := s.wstmts.exec(ctx, tx, q, args...); err != nil {
 			return fmt.Errorf("store results: %w", err)
 		}
 		rs = rs[n:]
