@@ -2,9 +2,12 @@ package mobileapi
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/xuri/excelize/v2"
@@ -18,55 +21,41 @@ type exportQuery struct {
 	To     string `query:"to" validate:"required,datetime=2006-01-02"`
 }
 
-// upwardTable is the upward report as a header and rows of cells: per
-// commune and village, teams, members, members per 100 residents, people
-// reached by service, VNeID level 1/2 activations, trainings and
-// attendees, barriers.
-type upwardTable struct {
-	header []string
-	rows   [][]any
-}
-
-func newUpwardTable(r *store.Report) upwardTable {
-	services, barriers := r.ServiceKeys(), r.BarrierKeys()
-	h := []string{"Xã/phường (commune)", "Thôn/tổ dân phố (village)", "Mã (code)", "Cấp (level)", "Tỷ lệ sáp nhập (share)",
+// upwardColumns is the header of the upward report: per commune and
+// village, teams, members, members per 100 residents, people reached by
+// service, VNeID level 1/2 activations, trainings and attendees, barriers.
+func upwardColumns(u *store.Upward) []any {
+	h := []any{"Xã/phường (commune)", "Thôn/tổ dân phố (village)", "Mã (code)", "Cấp (level)", "Tỷ lệ sáp nhập (share)",
 		"Số tổ (teams)", "Thành viên (members)", "Dân số (population)", "Thành viên/100 dân (members per 100)",
 		"Người dân được hỗ trợ (citizens reached)", "Lượt hỗ trợ (visits)", "VNeID mức 1 (level 1)", "VNeID mức 2 (level 2)"}
-	for _, s := range services {
+	for _, s := range u.Services {
 		h = append(h, "Đạt: "+s+" (reached)")
 	}
 	h = append(h, "Buổi tập huấn (trainings)", "Người tham dự (attendees)", "Nữ (women)", "DTTS (minority)", "Cao tuổi (elderly)")
-	for _, b := range barriers {
+	for _, b := range u.Barriers {
 		h = append(h, "Rào cản: "+b+" (barrier)")
 	}
-	t := upwardTable{header: h}
-	add := func(commune, name, code, level string, weight float64, teams, members int, pop int64, per100 float64, f store.Figures) {
-		row := []any{commune, name, code, level, weight, teams, members, pop, round2(per100), round2(f.Citizens), round2(f.Logs),
-			round2(f.Reached["vneid_l1"]), round2(f.Reached["vneid_l2"])}
-		for _, s := range services {
-			row = append(row, round2(f.Reached[s]))
-		}
-		row = append(row, round2(f.Sessions), round2(f.Attendees), round2(f.Women), round2(f.Minority), round2(f.Elderly))
-		for _, b := range barriers {
-			row = append(row, round2(f.Barriers[b]))
-		}
-		t.rows = append(t.rows, row)
+	return h
+}
+
+// upwardCells lays one row out in the columns of upwardColumns, into row
+// (reused between rows).
+func upwardCells(u *store.Upward, r store.UpwardRow, row []any) []any {
+	village := ""
+	if r.Level != "commune" && r.Level != "province" && r.Level != "district" {
+		village = r.Name
 	}
-	for _, u := range r.UpwardRows() {
-		village := ""
-		if u.Level != "commune" {
-			village = u.Name
-		}
-		add(u.Commune, village, u.Code, u.Level, u.Weight, u.Teams, u.Members, u.Population, u.MembersPer100, u.Figures)
+	f := r.Figures
+	row = append(row[:0], r.Commune, village, r.Code, r.Level, r.Weight, r.Teams, r.Members, r.Population, round2(r.MembersPer100),
+		round2(f.Citizens), round2(f.Logs), round2(f.Reached["vneid_l1"]), round2(f.Reached["vneid_l2"]))
+	for _, s := range u.Services {
+		row = append(row, round2(f.Reached[s]))
 	}
-	teams := 0
-	for _, tm := range r.Teams {
-		if tm.Members > 0 || tm.Active {
-			teams++
-		}
+	row = append(row, round2(f.Sessions), round2(f.Attendees), round2(f.Women), round2(f.Minority), round2(f.Elderly))
+	for _, b := range u.Barriers {
+		row = append(row, round2(f.Barriers[b]))
 	}
-	add("TỔNG (TOTAL) "+r.Area.Name, "", "", r.Area.Level, 1, teams, r.Members, r.Population, r.MembersPer100, r.Totals)
-	return t
+	return row
 }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5*sign(v))) / 100 }
@@ -78,43 +67,63 @@ func sign(v float64) float64 {
 	return 1
 }
 
-func (a *API) exportReport(c fiber.Ctx) (*store.Report, error) {
+// exportTimeout bounds an export's reads once streaming has started (the
+// request's context is gone by then).
+const exportTimeout = 5 * time.Minute
+
+// upward checks the query and computes the report's head; errors here
+// are answered normally, before anything is streamed.
+func (a *API) upward(c fiber.Ctx) (*store.Upward, error) {
 	var q exportQuery
 	if err := c.Bind().Query(&q); err != nil {
 		return nil, err
 	}
-	return a.store.Report(c.Context(), actor(c), store.ReportQuery{AreaID: q.AreaID, From: q.From, To: q.To})
+	return a.store.Upward(c.Context(), actor(c), store.ReportQuery{AreaID: q.AreaID, From: q.From, To: q.To})
 }
 
-func exportName(r *store.Report, ext string) string {
-	return fmt.Sprintf("attachment; filename=\"toso-%d-%s-%s.%s\"", r.Area.ID, r.From, r.To, ext)
+func exportName(u *store.Upward, ext string) string {
+	return fmt.Sprintf("attachment; filename=\"toso-%d-%s-%s.%s\"", u.Area.ID, u.From, u.To, ext)
 }
 
 // exportCSV handles GET /v1/reports/export.csv: the upward report as CSV
-// (UTF-8 with a byte-order mark, so spreadsheet programs read Vietnamese).
+// (UTF-8 with a byte-order mark, so spreadsheet programs read Vietnamese),
+// written row by row as the store reads them.
 func (a *API) exportCSV(c fiber.Ctx) error {
-	r, err := a.exportReport(c)
+	u, err := a.upward(c)
 	if err != nil {
 		return err
 	}
-	t := newUpwardTable(r)
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, exportName(r, "csv"))
-	log := a.log
+	c.Set(fiber.HeaderContentDisposition, exportName(u, "csv"))
+	st, log, base := a.store, a.log, context.WithoutCancel(c.Context())
 	return c.SendStreamWriter(func(w *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(base, exportTimeout)
+		defer cancel()
 		w.WriteString("\uFEFF")
 		cw := csv.NewWriter(w)
-		cw.Write(t.header)
-		rec := make([]string, len(t.header))
-		for _, row := range t.rows {
+		head := upwardColumns(u)
+		rec := make([]string, len(head))
+		write := func(row []any) error {
 			for i, v := range row {
 				rec[i] = cell(v)
 			}
-			cw.Write(rec)
+			return cw.Write(rec)
+		}
+		write(head)
+		var row []any
+		err := st.UpwardRows(ctx, u, func(r store.UpwardRow) error {
+			row = upwardCells(u, r, row)
+			return write(row)
+		})
+		if err == nil {
+			err = write(upwardCells(u, u.Total, row))
 		}
 		cw.Flush()
-		if err := cw.Error(); err != nil {
-			log.Warn("export csv", "err", err)
+		if err == nil {
+			err = cw.Error()
+		}
+		if err != nil {
+			log.Warn("export csv", "area", u.Area.ID, "err", err)
 		}
 	})
 }
@@ -134,53 +143,62 @@ func cell(v any) string {
 }
 
 // exportXLSX handles GET /v1/reports/export.xlsx: the upward report as a
-// workbook written with excelize's StreamWriter (rows go to a temporary
-// file, not a DOM), sent as a stream.
+// workbook. Rows go from the store's cursor into excelize's StreamWriter
+// (which spills them to a temporary file past 16 MiB, not a DOM), and the
+// workbook is zipped straight into the response.
 func (a *API) exportXLSX(c fiber.Ctx) error {
-	r, err := a.exportReport(c)
+	u, err := a.upward(c)
 	if err != nil {
 		return err
 	}
-	t := newUpwardTable(r)
-	f := excelize.NewFile()
-	const sheet = "Sheet1"
-	sw, err := f.NewStreamWriter(sheet)
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("export xlsx: %w", err)
-	}
-	title := fmt.Sprintf("Báo cáo Tổ CNSCĐ: %s, %s – %s", r.Area.Name, r.From, r.To)
-	if err := sw.SetRow("A1", []any{title}); err != nil {
-		f.Close()
-		return fmt.Errorf("export xlsx: %w", err)
-	}
-	head := make([]any, len(t.header))
-	for i, h := range t.header {
-		head[i] = h
-	}
-	if err := sw.SetRow("A2", head); err != nil {
-		f.Close()
-		return fmt.Errorf("export xlsx: %w", err)
-	}
-	for i, row := range t.rows {
-		cellName, _ := excelize.CoordinatesToCellName(1, i+3)
-		if err := sw.SetRow(cellName, row); err != nil {
-			f.Close()
-			return fmt.Errorf("export xlsx: %w", err)
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("export xlsx: %w", err)
-	}
 	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	c.Set(fiber.HeaderContentDisposition, exportName(r, "xlsx"))
-	log := a.log
+	c.Set(fiber.HeaderContentDisposition, exportName(u, "xlsx"))
+	st, log, base := a.store, a.log, context.WithoutCancel(c.Context())
 	return c.SendStreamWriter(func(w *bufio.Writer) {
-		defer f.Close()
-		if err := f.Write(w); err != nil {
-			log.Warn("export xlsx", "err", err)
+		ctx, cancel := context.WithTimeout(base, exportTimeout)
+		defer cancel()
+		if err := writeXLSX(ctx, st, u, w); err != nil {
+			log.Warn("export xlsx", "area", u.Area.ID, "err", err)
 		}
 		w.Flush()
 	})
+}
+
+func writeXLSX(ctx context.Context, st *store.Store, u *store.Upward, w io.Writer) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	sw, err := f.NewStreamWriter("Sheet1")
+	if err != nil {
+		return err
+	}
+	line := 0
+	set := func(row []any) error {
+		line++
+		name, err := excelize.CoordinatesToCellName(1, line)
+		if err != nil {
+			return err
+		}
+		return sw.SetRow(name, row)
+	}
+	if err := set([]any{fmt.Sprintf("Báo cáo Tổ CNSCĐ: %s, %s – %s", u.Area.Name, u.From, u.To)}); err != nil {
+		return err
+	}
+	if err := set(upwardColumns(u)); err != nil {
+		return err
+	}
+	var row []any
+	err = st.UpwardRows(ctx, u, func(r store.UpwardRow) error {
+		row = upwardCells(u, r, row)
+		return set(row)
+	})
+	if err != nil {
+		return err
+	}
+	if err := set(upwardCells(u, u.Total, row)); err != nil {
+		return err
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	return f.Write(w)
 }
