@@ -35,17 +35,45 @@ func rebuildSQL() (string, error) {
 // RebuildRollups recomputes every derived reporting table (area weights,
 // citizen firsts, rollups, area buckets, area and team rollups) from the
 // raw rows in one transaction, with the same set-based SQL as the
-// migrations' backfills. The triggers keep them
-// current; this is for bulk loads made with the triggers off, and repairs.
+// migrations' backfills. The triggers keep them current; this is for bulk
+// loads made with the triggers off, and repairs.
 func (s *Store) RebuildRollups(ctx context.Context) error {
+	return s.rebuildRollups(ctx, func(int, int) {})
+}
+
+// rebuildRollups is RebuildRollups reporting each statement done (a 5M-log
+// province takes minutes).
+func (s *Store) rebuildRollups(ctx context.Context, progress func(done, total int)) error {
 	q, err := rebuildSQL()
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("rebuild rollups: %w", err)
+	var stmts []string
+	for _, st := range strings.Split(q, ";\n") {
+		if strings.TrimSpace(stripComments(st)) != "" {
+			stmts = append(stmts, st)
 		}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for i, st := range stmts {
+			progress(i, len(stmts))
+			if _, err := tx.ExecContext(ctx, st); err != nil {
+				return fmt.Errorf("rebuild rollups: %w", err)
+			}
+		}
+		progress(len(stmts), len(stmts))
 		return nil
 	})
+}
+
+// stripComments drops the "--" comment lines of a statement.
+func stripComments(q string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(q, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
