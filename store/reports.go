@@ -296,15 +296,31 @@ func areaFigures(ctx context.Context, tx *sql.Tx, areaID int64, from, to string,
 	return nil
 }
 
+// teamDetailSQL reads every team rollup row of the subtree's teams (or
+// team ?6) in a span; teamHeadlineSQL only the headline metrics, through
+// the team_rollups_metric index.
+const (
+	teamDetailSQL = `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
+		JOIN team_rollups r ON r.team_id = t.id AND r.grain = ?1 AND r.period BETWEEN ?2 AND ?3
+		WHERE a.path >= ?4 AND a.path < ?5 AND (?6 = 0 OR t.id = ?6)`
+	teamHeadlineSQL = `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
+		JOIN (VALUES ('log', ''), ('first', '*'), ('session', ''), ('attendees', ''), ('women', ''), ('minority', ''),
+			('elderly', '')) h
+		JOIN team_rollups r INDEXED BY team_rollups_metric ON r.team_id = t.id AND r.grain = ?1 AND r.metric = h.column1
+			AND r.key = h.column2 AND r.period BETWEEN ?2 AND ?3
+		WHERE a.path >= ?4 AND a.path < ?5 AND (?6 = 0 OR t.id = ?6)`
+)
+
 // teamFigures adds the teams' own figures over [from, to] (all keys when
 // detail, else the headline metrics: keys "" and "*").
 func teamFigures(ctx context.Context, tx *sql.Tx, path string, only int64, from, to string, detail bool, teams map[int64]*teamEntry) error {
 	lo, hi := subtreeRange(path)
 	for _, sp := range spans(from, to) {
-		rows, err := tx.QueryContext(ctx, `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
-			JOIN team_rollups r ON r.team_id = t.id AND r.grain = ? AND r.period BETWEEN ? AND ?
-			WHERE a.path >= ? AND a.path < ? AND (? = 0 OR t.id = ?) AND (? OR r.key IN ('', '*'))`,
-			sp.grain, sp.lo, sp.hi, lo, hi, only, only, detail)
+		q := teamDetailSQL
+		if !detail {
+			q = teamHeadlineSQL
+		}
+		rows, err := tx.QueryContext(ctx, q, sp.grain, sp.lo, sp.hi, lo, hi, only)
 		if err != nil {
 			return fmt.Errorf("report teams: %w", err)
 		}

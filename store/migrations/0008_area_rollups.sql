@@ -58,6 +58,9 @@ CREATE TABLE team_rollups (
 	n       REAL NOT NULL,
 	PRIMARY KEY (team_id, grain, period, metric, key)
 ) STRICT, WITHOUT ROWID;
+-- A province's team list reads the headline metrics of 5,000 teams: this
+-- index reads exactly their rows, not every key of every day.
+CREATE INDEX team_rollups_metric ON team_rollups (team_id, grain, metric, key, period, n);
 
 -- The funnel (0006's trigger, unchanged) now also adds the change to the
 -- area and team rollups, in the same write transaction.
