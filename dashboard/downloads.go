@@ -2,7 +2,9 @@ package dashboard
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -32,30 +34,24 @@ func (d *Dashboard) download(r *req) error {
 	if err != nil {
 		return err
 	}
-	rep, err := d.store.Report(r.c.Context(), r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To})
+	u, err := d.store.Upward(r.c.Context(), r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To})
 	if err != nil {
 		return err
 	}
-	t := rep.UpwardTable()
-	r.c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", rep.FileName(ext)))
-	log := d.log
+	r.c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", u.FileName(ext)))
+	write, ctype := d.store.WriteUpwardXLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	if ext == "csv" {
-		r.c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		return r.c.SendStreamWriter(func(w *bufio.Writer) {
-			if err := t.WriteCSV(w); err != nil {
-				log.Warn("download csv", "err", err)
-			}
-		})
+		write, ctype = d.store.WriteUpwardCSV, "text/csv; charset=utf-8"
 	}
-	f, err := rep.XLSX(t)
-	if err != nil {
-		return err
-	}
-	r.c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	r.c.Set(fiber.HeaderContentType, ctype)
+	log, base := d.log, context.WithoutCancel(r.c.Context())
 	return r.c.SendStreamWriter(func(w *bufio.Writer) {
-		defer f.Close()
-		if err := f.Write(w); err != nil {
-			log.Warn("download xlsx", "err", err)
+		// The request's context ends when the handler returns; the rows
+		// are read while the response streams.
+		ctx, cancel := context.WithTimeout(base, 5*time.Minute)
+		defer cancel()
+		if err := write(ctx, w, u); err != nil {
+			log.Warn("download", "ext", ext, "area", u.Area.ID, "err", err)
 		}
 		w.Flush()
 	})

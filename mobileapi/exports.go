@@ -2,7 +2,9 @@ package mobileapi
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -15,54 +17,61 @@ type exportQuery struct {
 	To     string `query:"to" validate:"required,datetime=2006-01-02"`
 }
 
-func (a *API) exportReport(c fiber.Ctx) (*store.Report, error) {
+// exportTimeout bounds an export's reads once streaming has started (the
+// request's context is gone by then).
+const exportTimeout = 5 * time.Minute
+
+// upward checks the query and computes the report's head; errors here
+// are answered normally, before anything is streamed.
+func (a *API) upward(c fiber.Ctx) (*store.Upward, error) {
 	var q exportQuery
 	if err := c.Bind().Query(&q); err != nil {
 		return nil, err
 	}
-	return a.store.Report(c.Context(), actor(c), store.ReportQuery{AreaID: q.AreaID, From: q.From, To: q.To})
+	return a.store.Upward(c.Context(), actor(c), store.ReportQuery{AreaID: q.AreaID, From: q.From, To: q.To})
 }
 
-func exportName(r *store.Report, ext string) string {
-	return fmt.Sprintf("attachment; filename=%q", r.FileName(ext))
+func exportName(u *store.Upward, ext string) string {
+	return fmt.Sprintf("attachment; filename=%q", u.FileName(ext))
 }
 
 // exportCSV handles GET /v1/reports/export.csv: the upward report as CSV
-// (UTF-8 with a byte-order mark, so spreadsheet programs read Vietnamese).
+// (UTF-8 with a byte-order mark, so spreadsheet programs read Vietnamese),
+// written row by row as the store reads them.
 func (a *API) exportCSV(c fiber.Ctx) error {
-	r, err := a.exportReport(c)
+	u, err := a.upward(c)
 	if err != nil {
 		return err
 	}
-	t := r.UpwardTable()
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, exportName(r, "csv"))
-	log := a.log
+	c.Set(fiber.HeaderContentDisposition, exportName(u, "csv"))
+	st, log, base := a.store, a.log, context.WithoutCancel(c.Context())
 	return c.SendStreamWriter(func(w *bufio.Writer) {
-		if err := t.WriteCSV(w); err != nil {
-			log.Warn("export csv", "err", err)
+		ctx, cancel := context.WithTimeout(base, exportTimeout)
+		defer cancel()
+		if err := st.WriteUpwardCSV(ctx, w, u); err != nil {
+			log.Warn("export csv", "area", u.Area.ID, "err", err)
 		}
 	})
 }
 
 // exportXLSX handles GET /v1/reports/export.xlsx: the upward report as a
-// workbook, sent as a stream.
+// workbook. Rows go from the store's cursor into excelize's StreamWriter
+// (which spills them to a temporary file past 16 MiB, not a DOM), and the
+// workbook is zipped straight into the response.
 func (a *API) exportXLSX(c fiber.Ctx) error {
-	r, err := a.exportReport(c)
-	if err != nil {
-		return err
-	}
-	f, err := r.XLSX(r.UpwardTable())
+	u, err := a.upward(c)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	c.Set(fiber.HeaderContentDisposition, exportName(r, "xlsx"))
-	log := a.log
+	c.Set(fiber.HeaderContentDisposition, exportName(u, "xlsx"))
+	st, log, base := a.store, a.log, context.WithoutCancel(c.Context())
 	return c.SendStreamWriter(func(w *bufio.Writer) {
-		defer f.Close()
-		if err := f.Write(w); err != nil {
-			log.Warn("export xlsx", "err", err)
+		ctx, cancel := context.WithTimeout(base, exportTimeout)
+		defer cancel()
+		if err := st.WriteUpwardXLSX(ctx, w, u); err != nil {
+			log.Warn("export xlsx", "area", u.Area.ID, "err", err)
 		}
 		w.Flush()
 	})

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -68,6 +69,7 @@ func BenchmarkReportsHTTP(b *testing.B) {
 				url := fmt.Sprintf("/v1/reports/%s?area_id=%d&from=2025-01-01&to=2025-12-31", kind, area.id)
 				ds := make([]time.Duration, 0, b.N)
 				size := 0
+				peak := sampleHeap()
 				b.ResetTimer()
 				for range b.N {
 					req, _ := http.NewRequest("GET", url, nil)
@@ -86,6 +88,7 @@ func BenchmarkReportsHTTP(b *testing.B) {
 					size = int(n)
 				}
 				b.StopTimer()
+				b.ReportMetric(peak()/(1<<20), "peak-heap-MB")
 				sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 				p := func(q float64) float64 {
 					return float64(ds[min(len(ds)-1, int(q*float64(len(ds))))].Microseconds()) / 1000
@@ -95,5 +98,35 @@ func BenchmarkReportsHTTP(b *testing.B) {
 				b.ReportMetric(float64(size)/1024, "KiB")
 			})
 		}
+	}
+}
+
+// sampleHeap samples the live heap every 2 ms from now (after a GC) until
+// the returned function is called, which gives the peak above the start.
+func sampleHeap() func() float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapAlloc, ms.HeapAlloc
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				peak = max(peak, m.HeapAlloc)
+			}
+		}
+	}()
+	return func() float64 {
+		close(stop)
+		<-done
+		return float64(peak - base)
 	}
 }

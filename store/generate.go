@@ -93,11 +93,9 @@ func (s *Store) Generate(ctx context.Context, g GenerateOptions, progress func(s
 	if err := gen.sessions(); err != nil {
 		return err
 	}
-	progress("rollups", 0, 1)
-	if err := s.RebuildRollups(ctx); err != nil {
+	if err := s.rebuildRollups(ctx, func(done, total int) { progress("rollups", done, total) }); err != nil {
 		return err
 	}
-	progress("rollups", 1, 1)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, q := range triggers {
 			if _, err := tx.ExecContext(ctx, q); err != nil {

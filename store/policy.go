@@ -366,6 +366,21 @@ func (a Actor) canReadTargets(areaPath string) bool {
 // allocate them to the areas below).
 func (a Actor) CanManageTargets(areaPath string) bool { return a.CanManageArea(areaPath) }
 
+// CanAllocateTarget: splitting the target of the area at path among its
+// child areas. Admins anywhere; coordinators for any area of their scope,
+// their root included: a quota handed down to a coordinator's own area
+// (which CanManageTargets keeps them from editing) is theirs to split.
+// Members and leads never, though they read their area's targets.
+func (a Actor) CanAllocateTarget(areaPath string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleCoordinator:
+		return strings.HasPrefix(areaPath, a.AreaPath)
+	}
+	return false
+}
+
 // CanReview: locking reviewed logs and sessions, voiding progress reports
 // and resolving sync conflicts are for coordinators of the area and admins.
 func (a Actor) CanReview(teamAreaPath string) bool { return a.CanEditLocked(teamAreaPath) }

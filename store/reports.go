@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Reports read the rollups kept by the triggers of migration 0005, never
-// the raw logs. The definitions, which the brute-force tests restate:
+// Reports read the area and team rollups kept by the triggers of
+// migrations 0005 and 0008, never the raw logs. The definitions, which the brute-force tests restate:
 //
 //   - A day is the Vietnam calendar day (UTC+7) of a log's occurred_at or a
 //     session's held_at; a period is an inclusive range of days.
@@ -88,8 +88,11 @@ func (f *Figures) add(metric, key string, n float64) {
 	}
 }
 
-// PlaceReport is one place (village, or an area logs were placed on) that
-// counts into the report's area.
+// PlaceReport is one row of an area's report: the area itself (the work
+// placed on it directly), one of its children (the child's whole subtree),
+// or an area merged into it through area_lineage (that area's subtree,
+// weighted). A province report has a row per commune; a commune report a
+// row per village.
 type PlaceReport struct {
 	AreaID     int64
 	Name       string
@@ -101,13 +104,14 @@ type PlaceReport struct {
 	Figures
 }
 
-// TeamReport is one team whose work counts into the report's area.
+// TeamReport is one team of the report area's subtree with its own figures
+// over the period, wherever its work was placed.
 type TeamReport struct {
 	TeamID        int64
 	Name          string
 	AreaID        int64
 	Active        bool
-	Members       int     // active members and leads (teams in the subtree)
+	Members       int     // active members and leads
 	MembersPer100 float64 // per 100 residents of the team's area (0 without population)
 	LastActive    string  // last day with a log or a held session, "" if never
 	Figures
@@ -123,8 +127,8 @@ type Report struct {
 	Members       int
 	Population    int64
 	MembersPer100 float64
-	Places        []PlaceReport // by path
-	Teams         []TeamReport  // by name
+	Places        []PlaceReport // by path; none for a member or lead
+	Teams         []TeamReport  // the subtree's teams, by name (broken down by service up to teamDetailLimit)
 	Inactive      []TeamReport  // active teams without activity for InactiveDays (by last activity)
 	Leaderboard   []TeamReport  // by citizens reached, then logs; at most 20
 }
@@ -153,58 +157,6 @@ func validPeriod(from, to string) error {
 	return nil
 }
 
-// segments splits [from, to] into at most three ranges of rollup rows:
-// days of a partial first month, whole months, days of a partial last
-// month. Each is (grain, lo, hi); an empty one matches nothing.
-func segments(from, to string) [3][3]string {
-	none := [3]string{"d", "9", "0"}
-	out := [3][3]string{none, none, none}
-	f, _ := time.Parse(time.DateOnly, from)
-	t, _ := time.Parse(time.DateOnly, to)
-	firstFull := f
-	if f.Day() != 1 {
-		firstFull = time.Date(f.Year(), f.Month()+1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	lastFull := time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, time.UTC) // last day of to's month
-	if !t.Equal(lastFull) {
-		lastFull = time.Date(t.Year(), t.Month(), 0, 0, 0, 0, 0, time.UTC) // last day of the month before
-	}
-	if firstFull.After(lastFull) {
-		// No whole month inside: days only.
-		out[0] = [3]string{"d", from, to}
-		return out
-	}
-	if firstFull.After(f) {
-		out[0] = [3]string{"d", from, firstFull.AddDate(0, 0, -1).Format(time.DateOnly)}
-	}
-	out[1] = [3]string{"m", firstFull.Format("2006-01"), lastFull.Format("2006-01")}
-	if lastFull.Before(t) {
-		out[2] = [3]string{"d", lastFull.AddDate(0, 0, 1).Format(time.DateOnly), to}
-	}
-	return out
-}
-
-// rollupSQL sums the rollups of every place counting into area ?1, weighted,
-// over the three segments ?2..?10, by place, team, metric and key.
-const rollupSQL = `SELECT place_id, team_id, metric, key, sum(n) FROM (
-	SELECT r.place_id, r.team_id, r.metric, r.key, r.n * w.w AS n FROM area_weights w JOIN rollups r
-		ON r.place_id = w.place_id AND r.grain = ?2 AND r.period BETWEEN ?3 AND ?4 WHERE w.area_id = ?1
-	UNION ALL
-	SELECT r.place_id, r.team_id, r.metric, r.key, r.n * w.w FROM area_weights w JOIN rollups r
-		ON r.place_id = w.place_id AND r.grain = ?5 AND r.period BETWEEN ?6 AND ?7 WHERE w.area_id = ?1
-	UNION ALL
-	SELECT r.place_id, r.team_id, r.metric, r.key, r.n * w.w FROM area_weights w JOIN rollups r
-		ON r.place_id = w.place_id AND r.grain = ?8 AND r.period BETWEEN ?9 AND ?10 WHERE w.area_id = ?1)
-GROUP BY place_id, team_id, metric, key`
-
-func segmentArgs(areaID int64, from, to string) []any {
-	args := []any{areaID}
-	for _, s := range segments(from, to) {
-		args = append(args, s[0], s[1], s[2])
-	}
-	return args
-}
-
 // reportArea loads the area of a report if the actor may read its reports.
 // A member or lead may ask for their team's area only.
 func (s *Store) reportArea(ctx context.Context, a Actor, areaID int64) (*Area, error) {
@@ -225,10 +177,21 @@ func (s *Store) reportArea(ctx context.Context, a Actor, areaID int64) (*Area, e
 	return ar, nil
 }
 
+// teamDetailLimit is the largest team list whose figures are broken down
+// by service, barrier, topic and indicator; larger lists (a province of
+// 5,000 teams) carry the headline figures only (logs, citizens, sessions
+// and attendees), so the summary stays small and fast. Places always have
+// the breakdown.
+const teamDetailLimit = 200
+
 // Report computes the coordinator review of an area over a period from the
-// rollups. Members and leads get it for their team's area, restricted to
-// their team.
+// area and team rollups. Members and leads get it for their team's area,
+// restricted to their team.
 func (s *Store) Report(ctx context.Context, a Actor, q ReportQuery) (*Report, error) {
+	return s.report(ctx, a, q, teamDetailLimit)
+}
+
+func (s *Store) report(ctx context.Context, a Actor, q ReportQuery, detailLimit int) (*Report, error) {
 	if err := validPeriod(q.From, q.To); err != nil {
 		return nil, err
 	}
@@ -249,59 +212,42 @@ func (s *Store) Report(ctx context.Context, a Actor, q ReportQuery) (*Report, er
 	if a.Role.InTeam() {
 		onlyTeam = a.TeamID
 	}
-	places, err := reportPlaces(ctx, tx, ar.ID)
-	if err != nil {
-		return nil, err
-	}
 	teams, err := reportTeams(ctx, tx, ar.Path, onlyTeam)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, rollupSQL, segmentArgs(ar.ID, q.From, q.To)...)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var place, team int64
-		var metric, key string
-		var n float64
-		if err := rows.Scan(&place, &team, &metric, &key, &n); err != nil {
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		if onlyTeam != 0 && team != onlyTeam {
-			continue
-		}
-		r.Totals.add(metric, key, n)
-		if p := places[place]; p != nil {
-			p.add(metric, key, n)
-		}
-		t := teams[team]
-		if t == nil {
-			// A team outside the subtree whose work was placed inside it,
-			// or a team of a merged area: listed with its figures here.
-			t = &teamEntry{TeamReport: TeamReport{TeamID: team, Figures: newFigures()}}
-			teams[team] = t
-		}
-		t.add(metric, key, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	if err := fillTeams(ctx, tx, teams); err != nil {
+	if err := teamFigures(ctx, tx, ar.Path, onlyTeam, q.From, q.To, len(teams) <= detailLimit, teams); err != nil {
 		return nil, err
 	}
-	r.Population = ar.Population
-	for _, p := range places {
-		r.Places = append(r.Places, *p)
+	if onlyTeam != 0 {
+		// A member or lead sees their own team's figures only.
+		if t := teams[onlyTeam]; t != nil {
+			r.Totals = t.Figures
+		}
+	} else {
+		places, err := reportPlaces(ctx, tx, ar.ID)
+		if err != nil {
+			return nil, err
+		}
+		err = areaFigures(ctx, tx, ar.ID, q.From, q.To, func(bucket int64, metric, key string, n float64) {
+			r.Totals.add(metric, key, n)
+			if p := places[bucket]; p != nil {
+				p.add(metric, key, n)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range places {
+			r.Places = append(r.Places, *p)
+		}
+		sort.Slice(r.Places, func(i, j int) bool { return r.Places[i].Path < r.Places[j].Path })
 	}
-	sort.Slice(r.Places, func(i, j int) bool { return r.Places[i].Path < r.Places[j].Path })
+	r.Population = ar.Population
 	today, _ := time.Parse(time.DateOnly, r.Today)
 	cutoff := today.AddDate(0, 0, -q.InactiveDays).Format(time.DateOnly)
 	for _, t := range teams {
-		if t.inSubtree {
-			r.Members += t.Members
-		}
+		r.Members += t.Members
 		r.Teams = append(r.Teams, t.TeamReport)
 	}
 	sort.Slice(r.Teams, func(i, j int) bool {
@@ -311,10 +257,7 @@ func (s *Store) Report(ctx context.Context, a Actor, q ReportQuery) (*Report, er
 		return r.Teams[i].TeamID < r.Teams[j].TeamID
 	})
 	for _, t := range r.Teams {
-		if !teams[t.TeamID].inSubtree || !t.Active {
-			continue
-		}
-		if t.LastActive == "" || t.LastActive <= cutoff {
+		if t.Active && (t.LastActive == "" || t.LastActive <= cutoff) {
 			r.Inactive = append(r.Inactive, t)
 		}
 	}
@@ -324,6 +267,81 @@ func (s *Store) Report(ctx context.Context, a Actor, q ReportQuery) (*Report, er
 		r.MembersPer100 = float64(r.Members) * 100 / float64(r.Population)
 	}
 	return r, nil
+}
+
+// areaFigures calls add for every area rollup row of area over [from, to]:
+// at most five range scans of the primary key (days, months, years).
+func areaFigures(ctx context.Context, tx *sql.Tx, areaID int64, from, to string, add func(bucket int64, metric, key string, n float64)) error {
+	for _, sp := range spans(from, to) {
+		rows, err := tx.QueryContext(ctx, `SELECT bucket_id, metric, key, n FROM area_rollups
+			WHERE area_id = ? AND grain = ? AND period BETWEEN ? AND ?`, areaID, sp.grain, sp.lo, sp.hi)
+		if err != nil {
+			return fmt.Errorf("report figures: %w", err)
+		}
+		for rows.Next() {
+			var bucket int64
+			var metric, key string
+			var n float64
+			if err := rows.Scan(&bucket, &metric, &key, &n); err != nil {
+				rows.Close()
+				return fmt.Errorf("report figures: %w", err)
+			}
+			add(bucket, metric, key, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("report figures: %w", err)
+		}
+	}
+	return nil
+}
+
+// teamDetailSQL reads every team rollup row of the subtree's teams (or
+// team ?6) in a span; teamHeadlineSQL only the headline metrics, through
+// the team_rollups_metric index.
+const (
+	teamDetailSQL = `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
+		JOIN team_rollups r ON r.team_id = t.id AND r.grain = ?1 AND r.period BETWEEN ?2 AND ?3
+		WHERE a.path >= ?4 AND a.path < ?5 AND (?6 = 0 OR t.id = ?6)`
+	teamHeadlineSQL = `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
+		JOIN (VALUES ('log', ''), ('first', '*'), ('session', ''), ('attendees', ''), ('women', ''), ('minority', ''),
+			('elderly', '')) h
+		JOIN team_rollups r INDEXED BY team_rollups_metric ON r.team_id = t.id AND r.grain = ?1 AND r.metric = h.column1
+			AND r.key = h.column2 AND r.period BETWEEN ?2 AND ?3
+		WHERE a.path >= ?4 AND a.path < ?5 AND (?6 = 0 OR t.id = ?6)`
+)
+
+// teamFigures adds the teams' own figures over [from, to] (all keys when
+// detail, else the headline metrics: keys "" and "*").
+func teamFigures(ctx context.Context, tx *sql.Tx, path string, only int64, from, to string, detail bool, teams map[int64]*teamEntry) error {
+	lo, hi := subtreeRange(path)
+	for _, sp := range spans(from, to) {
+		q := teamDetailSQL
+		if !detail {
+			q = teamHeadlineSQL
+		}
+		rows, err := tx.QueryContext(ctx, q, sp.grain, sp.lo, sp.hi, lo, hi, only)
+		if err != nil {
+			return fmt.Errorf("report teams: %w", err)
+		}
+		for rows.Next() {
+			var team int64
+			var metric, key string
+			var n float64
+			if err := rows.Scan(&team, &metric, &key, &n); err != nil {
+				rows.Close()
+				return fmt.Errorf("report teams: %w", err)
+			}
+			if t := teams[team]; t != nil {
+				t.add(metric, key, n)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("report teams: %w", err)
+		}
+	}
+	return nil
 }
 
 // leaderboard ranks teams by citizens reached, then logs, then name.
@@ -346,10 +364,12 @@ func leaderboard(ts []TeamReport, n int) []TeamReport {
 	return out
 }
 
-// reportPlaces lists the places counting into area id.
+// reportPlaces lists the rows of an area's report: the area itself, its
+// children, and the areas merged into it (with their lineage weight).
 func reportPlaces(ctx context.Context, tx *sql.Tx, areaID int64) (map[int64]*PlaceReport, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.name, COALESCE(a.code, ''), a.level, a.path, a.population, w.w
-		FROM area_weights w JOIN areas a ON a.id = w.place_id WHERE w.area_id = ?`, areaID)
+	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.name, COALESCE(a.code, ''), a.level, a.path, a.population, COALESCE(w.w, 1)
+		FROM (SELECT DISTINCT bucket_id FROM area_buckets WHERE area_id = ?1) b JOIN areas a ON a.id = b.bucket_id
+		LEFT JOIN area_weights w ON w.area_id = ?1 AND w.place_id = b.bucket_id`, areaID)
 	if err != nil {
 		return nil, fmt.Errorf("report places: %w", err)
 	}
@@ -367,8 +387,6 @@ func reportPlaces(ctx context.Context, tx *sql.Tx, areaID int64) (map[int64]*Pla
 
 type teamEntry struct {
 	TeamReport
-	inSubtree bool
-	area      int64
 }
 
 // reportTeams lists the teams of the subtree (or just one) with their
@@ -377,8 +395,8 @@ func reportTeams(ctx context.Context, tx *sql.Tx, path string, only int64) (map[
 	lo, hi := subtreeRange(path)
 	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.name, t.area_id, t.active, a.population,
 		(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead')),
-		COALESCE((SELECT max(r.period) FROM rollups r WHERE r.team_id = t.id AND r.metric IN ('log', 'session')
-			AND r.grain = 'd' AND r.n > 0), '')
+		COALESCE((SELECT r.period FROM team_rollups r WHERE r.team_id = t.id AND r.grain = 'd'
+			AND r.metric IN ('log', 'session') AND r.key = '' AND r.n > 0.5 ORDER BY r.period DESC LIMIT 1), '')
 		FROM teams t JOIN areas a ON a.id = t.area_id
 		WHERE a.path >= ? AND a.path < ? AND (? = 0 OR t.id = ?)`, lo, hi, only, only)
 	if err != nil {
@@ -387,7 +405,7 @@ func reportTeams(ctx context.Context, tx *sql.Tx, path string, only int64) (map[
 	defer rows.Close()
 	out := map[int64]*teamEntry{}
 	for rows.Next() {
-		t := &teamEntry{TeamReport: TeamReport{Figures: newFigures()}, inSubtree: true}
+		t := &teamEntry{TeamReport: TeamReport{Figures: newFigures()}}
 		var pop int64
 		if err := rows.Scan(&t.TeamID, &t.Name, &t.AreaID, &t.Active, &pop, &t.Members, &t.LastActive); err != nil {
 			return nil, fmt.Errorf("report teams: %w", err)
@@ -398,18 +416,4 @@ func reportTeams(ctx context.Context, tx *sql.Tx, path string, only int64) (map[
 		out[t.TeamID] = t
 	}
 	return out, rows.Err()
-}
-
-// fillTeams names the teams that only appear through their figures.
-func fillTeams(ctx context.Context, tx *sql.Tx, teams map[int64]*teamEntry) error {
-	for id, t := range teams {
-		if t.inSubtree {
-			continue
-		}
-		err := tx.QueryRowContext(ctx, `SELECT name, area_id, active FROM teams WHERE id = ?`, id).Scan(&t.Name, &t.AreaID, &t.Active)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("report team %d: %w", id, err)
-		}
-	}
-	return nil
 }

@@ -110,12 +110,20 @@ func reportPercentiles(b *testing.B, ds []time.Duration) {
 // go test ./store -run '^$' -bench Reports -benchtime 20x -reports.logs=1000000
 //
 // Measured 2026-11-23 on the shared 2-core machine (load average 8-10),
-// 5,100 teams, 1M logs, 20 runs, p50/p99 ms: province summary, year
-// 7364/16815, Mar 15-Sep 10 4431/5664; commune summary, year 231/342,
-// partial 119/157; targets with progress, province 3.1/7.0, commune
-// 0.58/1.8; recomputing one target from rollups, province 679/868, commune
-// 17/32. The province summary is too slow: the month rows per village ×
-// team × metric × key are ~5M for a year (see the report to the lead).
+// 5,100 teams, 1M logs, 20 runs, p50/p99 ms, reading the place rollups of
+// 0005: province summary, year 7364/16815, Mar 15-Sep 10 4431/5664;
+// commune summary, year 231/342, partial 119/157; targets with progress,
+// province 3.1/7.0, commune 0.58/1.8; recomputing one target from rollups,
+// province 679/868, commune 17/32.
+//
+// Reading the area and team rollups of 0008 (load average ~18 from other
+// work, the process got 10-20% of a core, so wall times are ~5x CPU), 10
+// runs, before the team_rollups_metric index: province summary, year
+// 1687/2081, Mar 15-Sep 10 6723/9195; with the index (CPU profile), a
+// province year report costs 0.5 s of CPU, 0.4 s of it the 5,100-team
+// list, and a partial period reads ~1M team-day headline rows; commune
+// summary, year 166/275, partial 151/267; targets, province 5.4/68,
+// commune 1.1/4.6; target recompute, province 4.5/28, commune 1.3/55.
 func BenchmarkReports(b *testing.B) {
 	s := benchProvince(b)
 	ctx := context.Background()

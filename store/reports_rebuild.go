@@ -7,35 +7,73 @@ import (
 	"strings"
 )
 
-// rebuildSQL is the backfill section of migration 0005 (between the
-// "-- BEGIN REBUILD" and "-- END REBUILD" lines): one source for the
-// migration and for RebuildRollups.
+// rebuildFiles are the migrations whose backfill sections, in order,
+// compute every derived reporting table: 0005 the place rollups from the
+// raw rows, 0008 the area and team rollups from the place rollups.
+var rebuildFiles = [...]string{"migrations/0005_reports.sql", "migrations/0008_area_rollups.sql"}
+
+// rebuildSQL is the backfill sections of the rebuild migrations (between
+// the "-- BEGIN REBUILD" and "-- END REBUILD" lines): one source for the
+// migrations and for RebuildRollups.
 func rebuildSQL() (string, error) {
-	b, err := migrationFiles.ReadFile("migrations/0005_reports.sql")
-	if err != nil {
-		return "", err
+	var out strings.Builder
+	for _, name := range rebuildFiles {
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return "", err
+		}
+		_, rest, ok1 := strings.Cut(string(b), "-- BEGIN REBUILD\n")
+		body, _, ok2 := strings.Cut(rest, "-- END REBUILD")
+		if !ok1 || !ok2 {
+			return "", fmt.Errorf("%s has no rebuild section", name)
+		}
+		out.WriteString(body)
 	}
-	_, rest, ok1 := strings.Cut(string(b), "-- BEGIN REBUILD\n")
-	body, _, ok2 := strings.Cut(rest, "-- END REBUILD")
-	if !ok1 || !ok2 {
-		return "", fmt.Errorf("migration 0005 has no rebuild section")
-	}
-	return body, nil
+	return out.String(), nil
 }
 
 // RebuildRollups recomputes every derived reporting table (area weights,
-// citizen firsts, rollups) from the raw rows in one transaction, with the
-// same set-based SQL as the migration's backfill. The triggers keep them
-// current; this is for bulk loads made with the triggers off, and repairs.
+// citizen firsts, rollups, area buckets, area and team rollups) from the
+// raw rows in one transaction, with the same set-based SQL as the
+// migrations' backfills. The triggers keep them current; this is for bulk
+// loads made with the triggers off, and repairs.
 func (s *Store) RebuildRollups(ctx context.Context) error {
+	return s.rebuildRollups(ctx, func(int, int) {})
+}
+
+// rebuildRollups is RebuildRollups reporting each statement done (a 5M-log
+// province takes minutes).
+func (s *Store) rebuildRollups(ctx context.Context, progress func(done, total int)) error {
 	q, err := rebuildSQL()
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("rebuild rollups: %w", err)
+	var stmts []string
+	for _, st := range strings.Split(q, ";\n") {
+		if strings.TrimSpace(stripComments(st)) != "" {
+			stmts = append(stmts, st)
 		}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for i, st := range stmts {
+			progress(i, len(stmts))
+			if _, err := tx.ExecContext(ctx, st); err != nil {
+				return fmt.Errorf("rebuild rollups: %w", err)
+			}
+		}
+		progress(len(stmts), len(stmts))
 		return nil
 	})
+}
+
+// stripComments drops the "--" comment lines of a statement.
+func stripComments(q string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(q, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }

@@ -144,12 +144,66 @@ func (b *brute) weight(place, area int64) float64 {
 // figures are the flattened figures of area over [from, to], for one team
 // (0: all) and one place (0: all).
 func (b *brute) figures(area int64, from, to string, team, place int64) map[string]float64 {
-	out := map[string]float64{}
-	in := func(day string, tm, pl int64) float64 {
-		if day < from || day > to || (team != 0 && tm != team) || (place != 0 && pl != place) {
+	return b.sum(from, to, func(tm, pl int64) float64 {
+		if (team != 0 && tm != team) || (place != 0 && pl != place) {
 			return 0
 		}
 		return b.weight(pl, area)
+	})
+}
+
+// bucket is the row of area's report that place counts in: the area
+// itself, the child of the area on the way down to the place, or (through
+// lineage) the place's deepest ancestor-or-self with lineage.
+func (b *brute) bucket(area, place int64) int64 {
+	anc := b.parents[place]
+	for i, id := range anc {
+		if id == area {
+			if i == len(anc)-1 {
+				return area
+			}
+			return anc[i+1]
+		}
+	}
+	var x int64
+	for _, id := range anc {
+		if len(b.lineage[id]) > 0 && (x == 0 || b.depth[id] > b.depth[x]) {
+			x = id
+		}
+	}
+	return x
+}
+
+// row is the flattened figures of one row (bucket) of area's report.
+func (b *brute) row(area int64, from, to string, bucket int64) map[string]float64 {
+	return b.sum(from, to, func(_, pl int64) float64 {
+		if b.bucket(area, pl) != bucket {
+			return 0
+		}
+		return b.weight(pl, area)
+	})
+}
+
+// team is the flattened figures of a team's own work over [from, to],
+// wherever it was placed.
+func (b *brute) team(team int64, from, to string) map[string]float64 {
+	return b.sum(from, to, func(tm, _ int64) float64 {
+		if tm != team {
+			return 0
+		}
+		return 1
+	})
+}
+
+// sum adds up the figures over [from, to], each row of the raw tables
+// weighted by w(team, place).
+func (b *brute) sum(from, to string, w func(team, place int64) float64) map[string]float64 {
+	out := map[string]float64{}
+	in := func(day string, tm, pl int64) float64 {
+		if day < from || day > to {
+			return 0
+		}
+		return w(tm, pl)
 	}
 	type first struct {
 		day, id string
@@ -246,7 +300,8 @@ var approx = cmpopts.EquateApprox(0, 1e-9)
 // brute-force computation over the raw rows after random activity through
 // the real push path: duplicate citizens across teams, patches moving logs
 // between days and villages, deletes, locks, session status changes,
-// voided progress reports, and a merged commune counted into its successors.
+// voided progress reports, and a merged commune counted into its successors;
+// then again after a lineage change re-weighs past figures.
 func TestReportMatchesBruteForce(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -258,34 +313,83 @@ func TestReportMatchesBruteForce(t *testing.T) {
 	for range steps {
 		w.step()
 	}
+	w.checkReports(seed, "after activity")
+	if err := w.s.AddLineage(w.ctx, System, Lineage{OldAreaID: w.areas["O2"].ID, NewAreaID: w.areas["B1"].ID, Share: 1, EffectiveOn: "2025-07-01"}); err != nil {
+		t.Fatal(err)
+	}
+	for range steps / 4 {
+		w.step()
+	}
+	w.checkReports(seed, "after a lineage change")
+}
+
+func (w *reportWorld) checkReports(seed uint64, when string) {
+	t := w.t
+	t.Helper()
 	b := loadBrute(t, w.s)
 	periods := [][2]string{{"2025-01-01", "2026-12-31"}, {"2025-05-17", "2025-11-03"}, {"2025-07-01", "2025-09-30"},
-		{"2025-12-31", "2026-01-01"}, {"2025-08-08", "2025-08-08"}, {"2026-01-01", "2026-02-28"}}
+		{"2025-12-31", "2026-01-01"}, {"2025-08-08", "2025-08-08"}, {"2026-01-01", "2026-02-28"}, {"2024-11-03", "2026-02-10"}}
 	for _, key := range []string{"P", "A", "B", "A1", "A2", "O", "O2", "B1"} {
 		for _, p := range periods {
 			area := w.areas[key]
-			r, err := w.s.Report(w.ctx, w.actors["coordP"], ReportQuery{AreaID: area.ID, From: p[0], To: p[1]})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(b.figures(area.ID, p[0], p[1], 0, 0), flat(r.Totals), approx); diff != "" {
-				t.Errorf("seed %d: %s %v totals (-brute +report):\n%s", seed, key, p, diff)
-			}
-			for _, pl := range r.Places {
-				if diff := cmp.Diff(b.figures(area.ID, p[0], p[1], 0, pl.AreaID), flat(pl.Figures), approx); diff != "" {
-					t.Errorf("seed %d: %s %v place %s (-brute +report):\n%s", seed, key, p, pl.Name, diff)
+			for _, detail := range []int{teamDetailLimit, 0} {
+				r, err := w.s.report(w.ctx, w.actors["coordP"], ReportQuery{AreaID: area.ID, From: p[0], To: p[1]}, detail)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			for _, tm := range r.Teams {
-				if diff := cmp.Diff(b.figures(area.ID, p[0], p[1], tm.TeamID, 0), flat(tm.Figures), approx); diff != "" {
-					t.Errorf("seed %d: %s %v team %s (-brute +report):\n%s", seed, key, p, tm.Name, diff)
+				if diff := cmp.Diff(b.figures(area.ID, p[0], p[1], 0, 0), flat(r.Totals), approx); diff != "" {
+					t.Errorf("seed %d, %s: %s %v totals (-brute +report):\n%s", seed, when, key, p, diff)
 				}
-				if got, want := tm.LastActive, b.lastActive(tm.TeamID); tm.Members > 0 && got != want {
-					t.Errorf("seed %d: team %s last active = %q, want %q", seed, tm.Name, got, want)
+				rows := map[int64]bool{}
+				for id := range b.paths {
+					if b.weight(id, area.ID) > 0 {
+						rows[b.bucket(area.ID, id)] = true
+					}
+				}
+				for _, pl := range r.Places {
+					if diff := cmp.Diff(b.row(area.ID, p[0], p[1], pl.AreaID), flat(pl.Figures), approx); diff != "" {
+						t.Errorf("seed %d, %s: %s %v row %s (-brute +report):\n%s", seed, when, key, p, pl.Name, diff)
+					}
+					delete(rows, pl.AreaID)
+				}
+				if len(rows) > 0 {
+					t.Errorf("seed %d, %s: %s report lacks rows for areas %v", seed, when, key, rows)
+				}
+				subtree := 0
+				for _, tm := range w.teams {
+					if strings.HasPrefix(b.paths[tm.AreaID], area.Path) {
+						subtree++
+					}
+				}
+				if got, want := len(r.Teams), subtree; got != want {
+					t.Errorf("seed %d, %s: %s report lists %d teams, want %d (the subtree's)", seed, when, key, got, want)
+				}
+				for _, tm := range r.Teams {
+					want := b.team(tm.TeamID, p[0], p[1])
+					if detail == 0 {
+						want = headline(want)
+					}
+					if diff := cmp.Diff(want, flat(tm.Figures), approx); diff != "" {
+						t.Errorf("seed %d, %s: %s %v team %s detail %d (-brute +report):\n%s", seed, when, key, p, tm.Name, detail, diff)
+					}
+					if got, want := tm.LastActive, b.lastActive(tm.TeamID); got != want {
+						t.Errorf("seed %d, %s: team %s last active = %q, want %q", seed, when, tm.Name, got, want)
+					}
 				}
 			}
 		}
 	}
+}
+
+// headline keeps the figures a large team list carries.
+func headline(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for _, k := range []string{"logs", "citizens", "sessions", "attendees", "women", "minority", "elderly"} {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // The rebuild (set-based SQL, the migration's backfill) produces exactly
@@ -303,6 +407,11 @@ func TestRebuildEqualsTriggers(t *testing.T) {
 			`SELECT place_id || ' ' || grain || ' ' || period || ' ' || team_id || ' ' || metric || ' ' || key || ' ' || round(n, 6) FROM rollups WHERE abs(n) > 1e-9`,
 			`SELECT citizen_ref || ' ' || service || ' ' || day || ' ' || log_id || ' ' || place_id || ' ' || team_id FROM citizen_firsts`,
 			`SELECT area_id || ' ' || place_id || ' ' || round(w, 6) FROM area_weights`,
+			`SELECT 'b ' || area_id || ' ' || place_id || ' ' || bucket_id || ' ' || round(w, 6) FROM area_buckets`,
+			`SELECT 'a ' || area_id || ' ' || grain || ' ' || period || ' ' || bucket_id || ' ' || metric || ' ' || key || ' ' || round(n, 6)
+				FROM area_rollups WHERE abs(n) > 1e-9`,
+			`SELECT 't ' || team_id || ' ' || grain || ' ' || period || ' ' || metric || ' ' || key || ' ' || round(n, 6)
+				FROM team_rollups WHERE abs(n) > 1e-9`,
 		} {
 			rows, err := w.s.read.Query(q)
 			if err != nil {
@@ -366,21 +475,26 @@ func TestReportAuthorization(t *testing.T) {
 	}
 }
 
-func TestSegments(t *testing.T) {
+func TestSpans(t *testing.T) {
 	cases := []struct {
 		from, to string
-		want     [3][3]string
+		want     []span
 	}{
-		{"2026-01-01", "2026-12-31", [3][3]string{{"d", "9", "0"}, {"m", "2026-01", "2026-12"}, {"d", "9", "0"}}},
-		{"2026-01-15", "2026-03-10", [3][3]string{{"d", "2026-01-15", "2026-01-31"}, {"m", "2026-02", "2026-02"}, {"d", "2026-03-01", "2026-03-10"}}},
-		{"2026-01-15", "2026-01-20", [3][3]string{{"d", "2026-01-15", "2026-01-20"}, {"d", "9", "0"}, {"d", "9", "0"}}},
-		{"2026-01-15", "2026-02-10", [3][3]string{{"d", "2026-01-15", "2026-02-10"}, {"d", "9", "0"}, {"d", "9", "0"}}},
-		{"2026-02-01", "2026-02-28", [3][3]string{{"d", "9", "0"}, {"m", "2026-02", "2026-02"}, {"d", "9", "0"}}},
-		{"2025-12-31", "2026-01-01", [3][3]string{{"d", "2025-12-31", "2026-01-01"}, {"d", "9", "0"}, {"d", "9", "0"}}},
+		{"2026-01-01", "2026-12-31", []span{{"y", "2026", "2026"}}},
+		{"2025-01-01", "2026-12-31", []span{{"y", "2025", "2026"}}},
+		{"2026-01-15", "2026-03-10", []span{{"d", "2026-01-15", "2026-01-31"}, {"m", "2026-02", "2026-02"}, {"d", "2026-03-01", "2026-03-10"}}},
+		{"2026-01-15", "2026-01-20", []span{{"d", "2026-01-15", "2026-01-20"}}},
+		{"2026-01-15", "2026-02-10", []span{{"d", "2026-01-15", "2026-02-10"}}},
+		{"2026-02-01", "2026-02-28", []span{{"m", "2026-02", "2026-02"}}},
+		{"2025-12-31", "2026-01-01", []span{{"d", "2025-12-31", "2026-01-01"}}},
+		{"2025-03-15", "2025-09-10", []span{{"d", "2025-03-15", "2025-03-31"}, {"m", "2025-04", "2025-08"}, {"d", "2025-09-01", "2025-09-10"}}},
+		{"2024-11-03", "2027-02-10", []span{{"d", "2024-11-03", "2024-11-30"}, {"m", "2024-12", "2024-12"}, {"y", "2025", "2026"},
+			{"m", "2027-01", "2027-01"}, {"d", "2027-02-01", "2027-02-10"}}},
+		{"2025-02-01", "2026-01-31", []span{{"m", "2025-02", "2026-01"}}},
 	}
 	for _, c := range cases {
-		if diff := cmp.Diff(c.want, segments(c.from, c.to)); diff != "" {
-			t.Errorf("segments(%s, %s) (-want +got):\n%s", c.from, c.to, diff)
+		if diff := cmp.Diff(c.want, spans(c.from, c.to), cmp.AllowUnexported(span{})); diff != "" {
+			t.Errorf("spans(%s, %s) (-want +got):\n%s", c.from, c.to, diff)
 		}
 	}
 }

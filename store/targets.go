@@ -137,17 +137,10 @@ func loadIndicatorRule(ctx context.Context, q interface {
 	return r, nil
 }
 
-// numeratorSQL sums a metric's rollups counting into area ?1 over the
-// period's segments (the report's rollupSQL, narrowed to one metric/key).
-const numeratorSQL = `SELECT COALESCE(sum(n), 0) FROM (
-	SELECT r.n * w.w AS n FROM area_weights w JOIN rollups r ON r.place_id = w.place_id AND r.grain = ?2
-		AND r.period BETWEEN ?3 AND ?4 AND r.metric = ?11 AND r.key = ?12 WHERE w.area_id = ?1
-	UNION ALL
-	SELECT r.n * w.w FROM area_weights w JOIN rollups r ON r.place_id = w.place_id AND r.grain = ?5
-		AND r.period BETWEEN ?6 AND ?7 AND r.metric = ?11 AND r.key = ?12 WHERE w.area_id = ?1
-	UNION ALL
-	SELECT r.n * w.w FROM area_weights w JOIN rollups r ON r.place_id = w.place_id AND r.grain = ?8
-		AND r.period BETWEEN ?9 AND ?10 AND r.metric = ?11 AND r.key = ?12 WHERE w.area_id = ?1)`
+// numeratorSQL sums a metric's area rollups over one span of the period
+// (every bucket of the area: the weighted sum over its places).
+const numeratorSQL = `SELECT COALESCE(sum(n), 0) FROM area_rollups
+	WHERE area_id = ? AND grain = ? AND period BETWEEN ? AND ? AND metric = ? AND key = ?`
 
 const membersSQL = `SELECT COALESCE(sum(w.w), 0) FROM area_weights w JOIN teams t ON t.area_id = w.place_id
 	JOIN users u ON u.team_id = t.id WHERE w.area_id = ? AND u.active = 1 AND u.role IN ('member', 'team_lead')`
@@ -159,7 +152,13 @@ func targetNumerator(ctx context.Context, tx *sql.Tx, areaID int64, r indicatorR
 	if r.metric == "members" {
 		err = tx.QueryRowContext(ctx, membersSQL, areaID).Scan(&n)
 	} else {
-		err = tx.QueryRowContext(ctx, numeratorSQL, append(segmentArgs(areaID, from, to), r.metric, r.key)...).Scan(&n)
+		for _, sp := range spans(from, to) {
+			var x float64
+			if err = tx.QueryRowContext(ctx, numeratorSQL, areaID, sp.grain, sp.lo, sp.hi, r.metric, r.key).Scan(&x); err != nil {
+				break
+			}
+			n += x
+		}
 	}
 	if err != nil {
 		return 0, fmt.Errorf("target numerator: %w", err)

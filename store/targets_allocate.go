@@ -19,19 +19,24 @@ const (
 // indicator has none) or in equal parts, rounded up; a percent goal is the
 // same rate for every child. Existing child targets for the same indicator
 // and dates get the new goal. The children's goals can be edited after.
-// The actor must manage targets of the children.
+// The actor must be allowed to allocate the parent (CanAllocateTarget) and
+// to manage the children's targets.
 func (s *Store) AllocateTarget(ctx context.Context, a Actor, parentID int64, method string) ([]Target, error) {
 	if method != AllocateProportional && method != AllocateEqual {
 		return nil, fmt.Errorf("method must be proportional or equal: %w", ErrInvalid)
 	}
 	var ids []int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.targetPath(ctx, tx, a, parentID); err != nil {
+		path, err := s.targetPath(ctx, tx, a, parentID)
+		if err != nil {
 			return err
+		}
+		if !a.CanAllocateTarget(path) {
+			return fmt.Errorf("allocate target %d: %w", parentID, ErrForbidden)
 		}
 		var p NewTarget
 		var kind, denominator string
-		err := tx.QueryRowContext(ctx, `SELECT indicator, area_id, period, name, starts_on, ends_on, goal, kind, denominator
+		err = tx.QueryRowContext(ctx, `SELECT indicator, area_id, period, name, starts_on, ends_on, goal, kind, denominator
 			FROM targets WHERE id = ?`, parentID).Scan(&p.Indicator, &p.AreaID, &p.Period, &p.Name, &p.StartsOn, &p.EndsOn,
 			&p.Goal, &kind, &denominator)
 		if err != nil {
