@@ -23,7 +23,7 @@ type rosterTree struct {
 	otherDongCam     *Team
 }
 
-func newRosterTree(t *testing.T, s *Store) rosterTree {
+func newRosterTree(t testing.TB, s *Store) rosterTree {
 	t.Helper()
 	ctx := context.Background()
 	for _, f := range []string{"areas_two_level.csv", "areas_villages_semicolon.csv"} {
