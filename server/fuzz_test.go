@@ -3,8 +3,8 @@ package server
 import (
 	"bytes"
 	"database/sql"
-	"errors"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
