@@ -209,6 +209,11 @@ func (s *sim) stormStep(p *simPhone, unexpected *errorList) {
 	default:
 		_, err = p.c.Pull(s.ctx)
 	}
+	if r := s.rng.IntN(100); r >= 50 {
+		// A phone between two syncs; also keeps each device under the
+		// server's per-device rate (20 requests a second).
+		time.Sleep(time.Duration(r) * time.Millisecond)
+	}
 	var ae *phone.APIError
 	var rl *phone.ErrRetryLater
 	switch {

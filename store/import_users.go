@@ -252,6 +252,9 @@ func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *column
 			}
 			errs.add(row, cols.name(col), outsideArea)
 			continue
+		case errors.Is(err, ErrInvalid): // e.g. an inactive team given by id
+			errs.add(row, "", storeReason(err))
+			continue
 		case err != nil:
 			return nil, err
 		}
@@ -340,7 +343,7 @@ func (s *Store) findTeam(ctx context.Context, a Actor, cell, areaCode string, ca
 		return ref, nil
 	}
 	ref := teamRef{column: "team"}
-	if id, err := strconv.ParseInt(cell, 10, 64); err == nil {
+	if id, err := strconv.ParseInt(cell, 10, 64); err == nil && id > 0 {
 		// An id: placeOf checks that it exists and is visible.
 		ref.id = id
 		cache[key] = ref

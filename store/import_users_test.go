@@ -243,3 +243,28 @@ func TestImportUsersAuthorization(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A team cell that is an id of an inactive team, or 0, is a row error (the
+// fuzzer found "0" returning a bare ErrInvalid, i.e. no row to point at).
+func TestImportUsersTeamIDRowErrors(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	tr := newRosterTree(t, s)
+	off := false
+	if _, err := s.UpdateTeam(ctx, System, tr.langLon.ID, TeamPatch{Active: &off}); err != nil {
+		t.Fatal(err)
+	}
+	csv := "phone,name,team\n0912345701,Một,0\n0912345702,Hai," + strconv.FormatInt(tr.langLon.ID, 10) + "\n0912345703,Ba,-4\n"
+	_, err := s.ImportUsers(ctx, System, strings.NewReader(csv), ImportOptions{})
+	var ie *ImportError
+	if !errors.As(err, &ie) {
+		t.Fatalf("err = %v, want an *ImportError", err)
+	}
+	var rows []int
+	for _, r := range ie.Rows {
+		rows = append(rows, r.Row)
+	}
+	if diff := cmp.Diff([]int{2, 3, 4}, rows); diff != "" {
+		t.Errorf("rows with errors (-want +got):\n%s\n%+v", diff, ie.Rows)
+	}
+}
