@@ -1,6 +1,7 @@
 package store
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -266,5 +267,27 @@ func TestImportUsersTeamIDRowErrors(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int{2, 3, 4}, rows); diff != "" {
 		t.Errorf("rows with errors (-want +got):\n%s\n%+v", diff, ie.Rows)
+	}
+}
+
+// A workbook that would unzip past maxUnzippedXLSX is refused before it is
+// unzipped (a zip bomb: tiny upload, gigabytes of sheet).
+func TestImportRefusesZipBomb(t *testing.T) {
+	s := openTestStore(t)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "xl/worksheets/sheet1.xml", Method: zip.Deflate,
+		CompressedSize64: 2, UncompressedSize64: 4 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte{3, 0})
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ImportUsers(context.Background(), System, &buf, ImportOptions{})
+	var ie *ImportError
+	if !errors.As(err, &ie) || len(ie.Rows) != 1 || !strings.Contains(ie.Rows[0].Reason, "unzip size") {
+		t.Fatalf("err = %v, want an unreadable-XLSX row error naming the unzip size", err)
 	}
 }
