@@ -131,44 +131,67 @@ func TestSyncServerOwnedFieldsAreIgnored(t *testing.T) {
 		err := rawDB(t, e).QueryRow(queries[table], id).Scan(&r.Team, &r.Author, &r.Version, &r.Locked, &r.Deleted, &r.Ref, &r.Created, &r.Status)
 		return r, err == nil
 	}
+	// Two pushes per table: every forged create, then every forged patch
+	// (mutations without a tx are independent: one rejection rejects only
+	// itself).
+	type forgery struct {
+		name, table, id string
+		create          pushResult
+	}
+	var all []forgery
 	n := 10
 	for _, table := range []string{"assistance_logs", "training_sessions"} {
+		var creates []mut
+		var batch []forgery
 		for name, value := range forged {
 			n++
-			id := uuidN(n)
 			fields := map[string]any{"place": "Nhà văn hóa"}
 			if table == "assistance_logs" {
 				fields = map[string]any{"occurred_at": "2026-11-20T09:12:00Z", "outcomes": []map[string]any{{"service": "vneid_l2", "result": "done"}}}
 			}
 			fields[name] = value
 			mid++
-			create := e.push("memberA1", mut{"mid": mid, "table": table, "op": "create", "id": id, "fields": fields}).Results[0]
-			target := id
-			if create.Status == "rejected" {
-				if _, ok := read(table, id); ok || !oneOf(create.Code, "validation_failed", "forbidden") {
-					t.Errorf("%s create with %s: rejected %s, row written %v", table, name, create.Code, ok)
-				}
-				target = session
-				if table == "assistance_logs" {
-					continue // no log to patch
-				}
+			creates = append(creates, mut{"mid": mid, "table": table, "op": "create", "id": uuidN(n), "fields": fields})
+			batch = append(batch, forgery{name: name, table: table, id: uuidN(n)})
+		}
+		for i, r := range e.push("memberA1", creates...).Results {
+			batch[i].create = r
+		}
+		all = append(all, batch...)
+	}
+	var patches []mut
+	var patched []forgery
+	for _, f := range all {
+		target := f.id
+		if f.create.Status == "rejected" {
+			if _, ok := read(f.table, f.id); ok || !oneOf(f.create.Code, "validation_failed", "forbidden") {
+				t.Errorf("%s create with %s: rejected %s, row written %v", f.table, f.name, f.create.Code, ok)
 			}
-			mid++
-			patch := e.push("memberA1", mut{"mid": mid, "table": table, "op": "patch", "id": target, "base_version": 1,
-				"fields": map[string]any{name: value}}).Results[0]
-			if patch.Status == "rejected" && !oneOf(patch.Code, "validation_failed", "forbidden") {
-				t.Errorf("%s patch of %s: rejected %s", table, name, patch.Code)
+			if f.table == "assistance_logs" {
+				continue // no log to patch
 			}
-			r, ok := read(table, target)
-			if !ok {
-				t.Errorf("%s %s: row missing after create %s and patch %s", table, name, create.Status, patch.Status)
-				continue
-			}
-			if r.Team != e.teamA1.ID || r.Author != member || r.Version >= 999999 || r.Locked || r.Deleted || r.Ref == strings.Repeat("a", 64) ||
-				strings.HasPrefix(r.Created, "2000") {
-				t.Errorf("%s after a create (%s) and a patch (%s) forging %s: %+v; want team %d, author %d, a server version, not locked or deleted, a server time",
-					table, create.Status, patch.Status, name, r, e.teamA1.ID, member)
-			}
+			target = session
+		}
+		mid++
+		patches = append(patches, mut{"mid": mid, "table": f.table, "op": "patch", "id": target, "base_version": 1,
+			"fields": map[string]any{f.name: forged[f.name]}})
+		f.id = target
+		patched = append(patched, f)
+	}
+	for i, patch := range e.push("memberA1", patches...).Results {
+		f := patched[i]
+		if patch.Status == "rejected" && !oneOf(patch.Code, "validation_failed", "forbidden") {
+			t.Errorf("%s patch of %s: rejected %s", f.table, f.name, patch.Code)
+		}
+		r, ok := read(f.table, f.id)
+		if !ok {
+			t.Errorf("%s %s: row missing after create %s and patch %s", f.table, f.name, f.create.Status, patch.Status)
+			continue
+		}
+		if r.Team != e.teamA1.ID || r.Author != member || r.Version >= 999999 || r.Locked || r.Deleted || r.Ref == strings.Repeat("a", 64) ||
+			strings.HasPrefix(r.Created, "2000") {
+			t.Errorf("%s after a create (%s) and a patch (%s) forging %s: %+v; want team %d, author %d, a server version, not locked or deleted, a server time",
+				f.table, f.create.Status, patch.Status, f.name, r, e.teamA1.ID, member)
 		}
 	}
 }
