@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,7 +126,10 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		err    error
 	}
 	answers := make([]answer, phones)
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		finished atomic.Int32
+	)
 	for i := range phones {
 		muts := make([]map[string]any, batch)
 		for m := range batch {
@@ -137,11 +141,16 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 			s, b, err := post("/v1/sync/push", tokens[i], map[string]any{"protocol": 1, "device_id": device(i),
 				"schema_version": 1, "app_version": "1.0.0", "mutations": muts})
 			answers[i] = answer{s, b, err}
+			finished.Add(1)
 		})
 	}
 	// One push holds the write connection (waiting for the lock), the
 	// others wait for that connection.
 	for writeWaits(t, base) < waits0+phones-1 {
+		if finished.Load() > 0 { // answered while the lock is held: not a push in flight
+			wg.Wait()
+			t.Fatalf("a push returned before the write lock was released: %+v", answers)
+		}
 		time.Sleep(time.Millisecond)
 	}
 

@@ -68,13 +68,14 @@ func TestCrashChild(t *testing.T) {
 
 // crashServer runs the server process on one database file.
 type crashServer struct {
-	t    *testing.T
-	bin  string // the toso binary, or "" for the test binary itself
-	db   string
-	cmd  *exec.Cmd
-	done chan error
-	addr atomic.Pointer[string]
-	logs *lockedBuffer // the last process's stderr
+	t       *testing.T
+	bin     string // the toso binary, or "" for the test binary itself
+	db      string
+	cmd     *exec.Cmd
+	done    chan error
+	running bool // started and not yet seen to exit
+	addr    atomic.Pointer[string]
+	logs    *lockedBuffer // the last process's stderr
 }
 
 func (cs *crashServer) start() {
@@ -108,11 +109,13 @@ func (cs *crashServer) start() {
 		}
 	}()
 	cs.done = make(chan error, 1)
+	cs.running = true
 	go func() { cs.done <- cs.cmd.Wait() }()
 	select {
 	case a := <-addrc:
 		cs.addr.Store(&a)
 	case err := <-cs.done:
+		cs.running = false
 		cs.t.Fatalf("server exited before listening: %v\n%s", err, cs.logs.String())
 	case <-time.After(time.Minute):
 		cs.kill()
@@ -124,6 +127,7 @@ func (cs *crashServer) start() {
 func (cs *crashServer) kill() {
 	cs.cmd.Process.Signal(syscall.SIGKILL)
 	<-cs.done
+	cs.running = false
 }
 
 // stop asks for a graceful shutdown (SIGTERM) and returns how it exited.
@@ -131,6 +135,7 @@ func (cs *crashServer) stop() error {
 	cs.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-cs.done:
+		cs.running = false
 		return err
 	case <-time.After(time.Minute):
 		cs.kill()

@@ -98,7 +98,7 @@ func TestCrash(t *testing.T) {
 	}
 	cs.start()
 	defer func() {
-		if cs.cmd.ProcessState == nil {
+		if cs.running {
 			cs.kill()
 		}
 	}()
