@@ -257,12 +257,14 @@ func emptyParam(err error, query string) bool {
 	if !errors.As(err, &re) || re.Parameter == nil || re.Parameter.In != "query" {
 		return false
 	}
-	values, perr := url.ParseQuery(query)
-	if perr != nil {
-		return false
-	}
-	for _, v := range values[re.Parameter.Name] {
-		if v != "" {
+	// By hand rather than url.ParseQuery, which gives up on the whole
+	// query at one bad escape while the server reads the other pairs.
+	for _, pair := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		if k == re.Parameter.Name && v != "" {
 			return false
 		}
 	}
