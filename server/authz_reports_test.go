@@ -154,6 +154,8 @@ func reportExchanges(e *testEnv) []exchange {
 		exchange{name: "list targets", method: "GET", path: "/v1/targets?indicator=vneid_l2_activated&from=2026-01-01&to=2026-12-31", as: "coordA", want: 200},
 		exchange{name: "list targets malformed limit", method: "GET", path: "/v1/targets?limit=ten", as: "coordA", want: 400, invalid: true},
 		exchange{name: "list targets page too large", method: "GET", path: "/v1/targets?limit=501", as: "coordA", want: 422, invalid: true},
+		exchange{name: "list targets of an unknown area", method: "GET", path: "/v1/targets?area_id=999999", as: "coordA", want: 404},
+		exchange{name: "list targets of an area above a member's team", method: "GET", path: fmt.Sprintf("/v1/targets?area_id=%d", e.province.ID), as: "memberA1", want: 403},
 		create(a1, 2030, "coordA", 201),
 		create(a1, 2031, "memberA1", 403),
 		create(b1, 2032, "coordA", 404),

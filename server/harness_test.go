@@ -30,7 +30,7 @@ const testSecret = "test-secret-test-secret-test-secret-0123"
 // and one user of each role: admin, coordinators of P, A and B, a lead and
 // a member of TA1, a member of TA2 and of TB1.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	store  *store.Store
 	srv    *Server
 	tokens *mobileapi.Tokens
@@ -50,7 +50,7 @@ type testEnv struct {
 // newTestEnv builds the env. The throttles are off (tests send requests
 // much faster than phones do) unless an option sets cfg.Limits; opts may
 // change the server's configuration.
-func newTestEnv(t *testing.T, opts ...func(*Config)) *testEnv {
+func newTestEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	clock := &testClock{}
@@ -212,7 +212,7 @@ type response struct {
 }
 
 // JSON decodes the body into a generic map (or fails the test).
-func (r response) JSON(t *testing.T) map[string]any {
+func (r response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {

@@ -202,7 +202,7 @@ func logCreate(mid int64, id string, extra ...any) mut {
 
 // rawDB is a read-only connection to the test database, for checks that
 // look under the API.
-func rawDB(t *testing.T, e *testEnv) *sql.DB {
+func rawDB(t testing.TB, e *testEnv) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+e.store.Path()+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {

@@ -181,8 +181,13 @@ func readCSV(br *bufio.Reader) (*table, error) {
 	return t, nil
 }
 
+// maxUnzippedXLSX bounds what an uploaded workbook may unzip to (excelize's
+// default is 16 GB, spilled to temporary files): a roster of 100,000 rows is
+// about 20 MB unzipped, a 16 MiB zip bomb would be gigabytes.
+const maxUnzippedXLSX = 128 << 20
+
 func readXLSX(r io.Reader) (*table, error) {
-	f, err := excelize.OpenReader(r)
+	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: maxUnzippedXLSX})
 	if err != nil {
 		return nil, fileError(say("unreadable XLSX file: %v", "không đọc được tệp XLSX: %v", err))
 	}

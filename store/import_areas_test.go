@@ -32,7 +32,7 @@ func count(t *testing.T, s *Store, table string) int {
 	return n
 }
 
-func importAreasFile(t *testing.T, s *Store, a Actor, name string) (*AreaImport, error) {
+func importAreasFile(t testing.TB, s *Store, a Actor, name string) (*AreaImport, error) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -41,7 +41,7 @@ func importAreasFile(t *testing.T, s *Store, a Actor, name string) (*AreaImport,
 	return s.ImportAreas(context.Background(), a, bytes.NewReader(b), ImportOptions{})
 }
 
-func areaByCode(t *testing.T, s *Store, level, code string) *Area {
+func areaByCode(t testing.TB, s *Store, level, code string) *Area {
 	t.Helper()
 	list, err := s.Areas(context.Background(), System, AreaFilter{Level: level, Code: code})
 	if err != nil || len(list) != 1 {
@@ -316,7 +316,7 @@ func TestImportAreasAuthorization(t *testing.T) {
 	}
 }
 
-func actorFor(t *testing.T, s *Store, n NewUser) Actor {
+func actorFor(t testing.TB, s *Store, n NewUser) Actor {
 	t.Helper()
 	u, err := s.CreateUser(context.Background(), System, n)
 	if err != nil {

@@ -79,30 +79,11 @@ type rosterRow struct {
 // ImportUsers imports a roster (see the comment at the top of this file).
 // A file with problems returns an *ImportError and changes nothing.
 func (s *Store) ImportUsers(ctx context.Context, a Actor, r io.Reader, opt ImportOptions) (*UserImport, error) {
-	if !a.IsAdmin() && a.Role != RoleCoordinator {
-		return nil, fmt.Errorf("import users: %w", ErrForbidden)
-	}
-	t, err := readTable(r)
+	t, cols, rows, err := s.parseRoster(ctx, a, r)
 	if err != nil {
 		return nil, err
 	}
 	errs := &rowErrors{}
-	cols := mapColumns(t.header, userAliases, errs)
-	for _, c := range []string{"phone", "name"} {
-		if !cols.has(c) {
-			errs.add(1, c, say("missing column (the header needs at least phone and name)", "thiếu cột (dòng tiêu đề cần ít nhất số điện thoại và họ tên)"))
-		}
-	}
-	if err := errs.err(); err != nil {
-		return nil, err
-	}
-	rows, err := s.checkRoster(ctx, a, t, cols, errs)
-	if err != nil {
-		return nil, err
-	}
-	if err := errs.err(); err != nil {
-		return nil, err
-	}
 	s.hashRoster(rows, opt.Progress) // slow: before the write transaction
 	sum := &UserImport{Rows: len(t.rows), Created: map[Role]int{}, Ignored: cols.ignored}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -136,6 +117,36 @@ func (s *Store) ImportUsers(ctx context.Context, a Actor, r io.Reader, opt Impor
 		return nil, err
 	}
 	return sum, nil
+}
+
+// parseRoster reads a roster file and checks every row without writing:
+// the rows to insert, or an *ImportError naming every bad row.
+func (s *Store) parseRoster(ctx context.Context, a Actor, r io.Reader) (*table, *columns, []*rosterRow, error) {
+	if !a.IsAdmin() && a.Role != RoleCoordinator {
+		return nil, nil, nil, fmt.Errorf("import users: %w", ErrForbidden)
+	}
+	t, err := readTable(r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	errs := &rowErrors{}
+	cols := mapColumns(t.header, userAliases, errs)
+	for _, c := range []string{"phone", "name"} {
+		if !cols.has(c) {
+			errs.add(1, c, say("missing column (the header needs at least phone and name)", "thiếu cột (dòng tiêu đề cần ít nhất số điện thoại và họ tên)"))
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, nil, nil, err
+	}
+	rows, err := s.checkRoster(ctx, a, t, cols, errs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := errs.err(); err != nil {
+		return nil, nil, nil, err
+	}
+	return t, cols, rows, nil
 }
 
 // checkRoster parses and checks every row against the database (read
@@ -241,6 +252,9 @@ func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *column
 			}
 			errs.add(row, cols.name(col), outsideArea)
 			continue
+		case errors.Is(err, ErrInvalid): // e.g. an inactive team given by id
+			errs.add(row, "", storeReason(err))
+			continue
 		case err != nil:
 			return nil, err
 		}
@@ -329,7 +343,7 @@ func (s *Store) findTeam(ctx context.Context, a Actor, cell, areaCode string, ca
 		return ref, nil
 	}
 	ref := teamRef{column: "team"}
-	if id, err := strconv.ParseInt(cell, 10, 64); err == nil {
+	if id, err := strconv.ParseInt(cell, 10, 64); err == nil && id > 0 {
 		// An id: placeOf checks that it exists and is visible.
 		ref.id = id
 		cache[key] = ref

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -23,7 +24,7 @@ type rosterTree struct {
 	otherDongCam     *Team
 }
 
-func newRosterTree(t *testing.T, s *Store) rosterTree {
+func newRosterTree(t testing.TB, s *Store) rosterTree {
 	t.Helper()
 	ctx := context.Background()
 	for _, f := range []string{"areas_two_level.csv", "areas_villages_semicolon.csv"} {
@@ -243,3 +244,50 @@ func TestImportUsersAuthorization(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A team cell that is an id of an inactive team, or 0, is a row error (the
+// fuzzer found "0" returning a bare ErrInvalid, i.e. no row to point at).
+func TestImportUsersTeamIDRowErrors(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	tr := newRosterTree(t, s)
+	off := false
+	if _, err := s.UpdateTeam(ctx, System, tr.langLon.ID, TeamPatch{Active: &off}); err != nil {
+		t.Fatal(err)
+	}
+	csv := "phone,name,team\n0912345701,Một,0\n0912345702,Hai," + strconv.FormatInt(tr.langLon.ID, 10) + "\n0912345703,Ba,-4\n"
+	_, err := s.ImportUsers(ctx, System, strings.NewReader(csv), ImportOptions{})
+	var ie *ImportError
+	if !errors.As(err, &ie) {
+		t.Fatalf("err = %v, want an *ImportError", err)
+	}
+	var rows []int
+	for _, r := range ie.Rows {
+		rows = append(rows, r.Row)
+	}
+	if diff := cmp.Diff([]int{2, 3, 4}, rows); diff != "" {
+		t.Errorf("rows with errors (-want +got):\n%s\n%+v", diff, ie.Rows)
+	}
+}
+
+// A workbook that would unzip past maxUnzippedXLSX is refused before it is
+// unzipped (a zip bomb: tiny upload, gigabytes of sheet).
+func TestImportRefusesZipBomb(t *testing.T) {
+	s := openTestStore(t)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "xl/worksheets/sheet1.xml", Method: zip.Deflate,
+		CompressedSize64: 2, UncompressedSize64: 4 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte{3, 0})
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ImportUsers(context.Background(), System, &buf, ImportOptions{})
+	var ie *ImportError
+	if !errors.As(err, &ie) || len(ie.Rows) != 1 || !strings.Contains(ie.Rows[0].Reason, "unzip size") {
+		t.Fatalf("err = %v, want an unreadable-XLSX row error naming the unzip size", err)
+	}
+}

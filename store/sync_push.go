@@ -129,7 +129,7 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 	now := s.now()
 	cat, err := s.loadCatalog(ctx)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(ctx, err)
 	}
 	// Parse and validate everything before taking the write lock.
 	parsed := make([]any, len(muts))
@@ -212,12 +212,21 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isBusy(err) {
-			return nil, fmt.Errorf("push: %w: %w", ErrUnavailable, err)
-		}
-		return nil, err
+		return nil, unavailable(ctx, err)
 	}
 	return resp, nil
+}
+
+// unavailable marks err as a temporary fault when the request's context
+// ended (its deadline, a shutdown) or the database stayed busy: nothing was
+// committed and the phone retries. Once the context has ended, what a
+// statement returns may be sql.ErrTxDone rather than the context's error,
+// so the context itself is asked.
+func unavailable(ctx context.Context, err error) error {
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isBusy(err) {
+		return fmt.Errorf("push: %w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // applyGroup applies one mutation, or one tx group all or nothing, inside a

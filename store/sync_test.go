@@ -28,7 +28,7 @@ func (c *steppingClock) now() time.Time {
 }
 
 // syncFixture is a store with one team and one member.
-func syncFixture(t *testing.T, now func() time.Time) (*Store, Actor) {
+func syncFixture(t testing.TB, now func() time.Time) (*Store, Actor) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "toso.db"), Options{Now: now, CitizenKey: "k-0123456789abcdef0123456789abcdef"})
