@@ -74,7 +74,7 @@ func (c *Config) flags(fs *flag.FlagSet, getenv func(string) string, defaultDB s
 	fs.StringVar(&c.CitizenKey, "citizen-key", getenv("TOSO_CITIZEN_KEY"), "secret for citizen reference hashes; generated and stored in the database when empty (TOSO_CITIZEN_KEY)")
 	fs.StringVar(&c.LogLevel, "log-level", env("TOSO_LOG_LEVEL", "info"), "debug, info, warn or error (TOSO_LOG_LEVEL)")
 	fs.BoolVar(&c.AccessLog, "access-log", env("TOSO_ACCESS_LOG", "true") == "true", "log every request (TOSO_ACCESS_LOG)")
-	fs.DurationVar(&c.ShutdownWait, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish")
+	fs.DurationVar(&c.ShutdownWait, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish (longer than a push waits for the writer, 25 s)")
 	c.Push.flags(fs, env)
 	fs.DurationVar(&c.AccessTTL, "access-ttl", envDuration(getenv, "TOSO_ACCESS_TTL", 15*time.Minute), "lifetime of access tokens (TOSO_ACCESS_TTL)")
 	fs.IntVar(&c.LoginPerIP, "login-per-ip", 0, "login attempts per client IP a minute; 0: the default 30 (raise it for a load test from one address)")

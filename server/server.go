@@ -32,7 +32,7 @@ type Config struct {
 	ReadTimeout     time.Duration // default 30 s: a slow client cannot hold a connection forever
 	WriteTimeout    time.Duration // default 60 s
 	IdleTimeout     time.Duration // default 120 s
-	ShutdownTimeout time.Duration // default 20 s to finish in-flight requests
+	ShutdownTimeout time.Duration // default 30 s: longer than a push may wait for the writer (25 s), so every push in flight gets its answer
 	AccessLog       bool          // one JSON line per request
 	Now             func() time.Time
 
@@ -75,7 +75,7 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 		cfg.IdleTimeout = 120 * time.Second
 	}
 	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 20 * time.Second
+		cfg.ShutdownTimeout = 30 * time.Second
 	}
 	sv, err := newStructValidator()
 	if err != nil {
