@@ -175,6 +175,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Errorf("serve returned %v, want nil", err)
 	}
 
+	answered := 0
 	for i, a := range answers {
 		if a.err != nil || a.status != 200 {
 			t.Errorf("push %d in flight at shutdown: status %d, err %v: %s", i, a.status, a.err, a.body)
@@ -193,9 +194,14 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 				applied++
 			}
 		}
-		if p.LastMid != batch || applied != batch {
-			t.Errorf("push %d: last_mid %d, %d applied; want %d, %d", i, p.LastMid, applied, batch, batch)
+		// A push that waited for the writer past its soft deadline stops
+		// early with retry_after (SYNC.md): then its answer covers the mids
+		// up to last_mid. Either way every mutation it answered is applied,
+		// and nothing past last_mid is.
+		if applied != len(p.Results) || int64(applied) != p.LastMid || p.LastMid > batch {
+			t.Errorf("push %d: last_mid %d, %d of %d results applied; want every result up to last_mid applied", i, p.LastMid, applied, len(p.Results))
 		}
+		answered += int(p.LastMid)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
@@ -208,7 +214,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	db.QueryRow(`SELECT count(*) FROM sync_results`).Scan(&results)
 	db.QueryRow(`SELECT COALESCE(sum(last_mid), 0) FROM devices`).Scan(&lastMids)
 	db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity)
-	if got, want := fmt.Sprint(logs, results, lastMids, integrity), fmt.Sprint(phones*batch, phones*batch, phones*batch, "ok"); got != want {
+	if got, want := fmt.Sprint(logs, results, lastMids, integrity), fmt.Sprint(answered, answered, answered, "ok"); got != want {
 		t.Errorf("logs, stored results, sum of last_mid, integrity = %s, want %s", got, want)
 	}
 	var shutting int
