@@ -100,15 +100,17 @@ func (s *Store) Inbox(ctx context.Context, a Actor, after int64, limit int) ([]I
 }
 
 // MarkDelivered records that the user's phone now holds these
-// announcements (through the inbox or a sync pull). Already delivered
-// receipts keep their time. It returns the time recorded.
+// announcements (through the inbox or a sync pull), in one statement.
+// Already delivered receipts keep their time, and delivery takes no new
+// version (phones do not hold that time). It returns the time recorded.
 func (s *Store) MarkDelivered(ctx context.Context, userID int64, announcementIDs []int64) (time.Time, error) {
 	now := Truncate(s.now())
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		for _, id := range announcementIDs {
-			if _, err := s.stampReceipt(ctx, tx, txSeq(ctx, tx), userID, id, now, false, false); err != nil {
-				return err
-			}
+		_, err := tx.ExecContext(ctx, `UPDATE announcement_receipts SET delivered_at = ?1, updated_at = ?1
+			WHERE user_id = ?2 AND delivered_at IS NULL AND announcement_id IN (SELECT value FROM json_each(?3))`,
+			ts(now), userID, mustJSON(announcementIDs))
+		if err != nil {
+			return fmt.Errorf("mark delivered: %w", err)
 		}
 		return nil
 	})
