@@ -297,30 +297,35 @@ func areaFigures(ctx context.Context, tx *sql.Tx, areaID int64, from, to string,
 }
 
 // teamDetailSQL reads every team rollup row of the subtree's teams (or
-// team ?6) in a span; teamHeadlineSQL only the headline metrics, through
-// the team_rollups_metric index.
-const (
-	teamDetailSQL = `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
-		JOIN team_rollups r ON r.team_id = t.id AND r.grain = ?1 AND r.period BETWEEN ?2 AND ?3
-		WHERE a.path >= ?4 AND a.path < ?5 AND (?6 = 0 OR t.id = ?6)`
-	teamHeadlineSQL = `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
-		JOIN (VALUES ('log', ''), ('first', '*'), ('session', ''), ('attendees', ''), ('women', ''), ('minority', ''),
-			('elderly', '')) h
-		JOIN team_rollups r INDEXED BY team_rollups_metric ON r.team_id = t.id AND r.grain = ?1 AND r.metric = h.column1
-			AND r.key = h.column2 AND r.period BETWEEN ?2 AND ?3
-		WHERE a.path >= ?4 AND a.path < ?5 AND (?6 = 0 OR t.id = ?6)`
-)
+// team ?6) in a span.
+const teamDetailSQL = `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
+	JOIN team_rollups r ON r.team_id = t.id AND r.grain = ?1 AND r.period BETWEEN ?2 AND ?3
+	WHERE a.path >= ?4 AND a.path < ?5 AND (?6 = 0 OR t.id = ?6)`
 
-// teamFigures adds the teams' own figures over [from, to] (all keys when
-// detail, else the headline metrics: keys "" and "*").
+// teamTotalsSQL reads the headline figures of the subtree's teams (or team
+// ?4) over [?1, ?2] from their running totals (0009): the totals at the
+// last row up to ?2 minus those at the last row before ?1. Four index
+// seeks a team, whatever the period.
+const teamTotalsSQL = `SELECT t.id, h.logs - COALESCE(l.logs, 0), h.citizens - COALESCE(l.citizens, 0),
+		h.sessions - COALESCE(l.sessions, 0), h.attendees - COALESCE(l.attendees, 0), h.women - COALESCE(l.women, 0),
+		h.minority - COALESCE(l.minority, 0), h.elderly - COALESCE(l.elderly, 0)
+	FROM teams t JOIN areas a ON a.id = t.area_id
+	JOIN team_totals h ON h.team_id = t.id
+		AND h.day = (SELECT day FROM team_totals WHERE team_id = t.id AND day <= ?2 ORDER BY day DESC LIMIT 1)
+	LEFT JOIN team_totals l ON l.team_id = t.id
+		AND l.day = (SELECT day FROM team_totals WHERE team_id = t.id AND day < ?1 ORDER BY day DESC LIMIT 1)
+	WHERE a.path >= ?3 AND a.path < ?4 AND (?5 = 0 OR t.id = ?5)`
+
+// teamFigures adds the teams' own figures over [from, to]: every metric
+// and key when detail, else the headline figures (logs, citizens, sessions
+// and attendees) from the running totals.
 func teamFigures(ctx context.Context, tx *sql.Tx, path string, only int64, from, to string, detail bool, teams map[int64]*teamEntry) error {
 	lo, hi := subtreeRange(path)
+	if !detail {
+		return teamTotals(ctx, tx, lo, hi, only, from, to, teams)
+	}
 	for _, sp := range spans(from, to) {
-		q := teamDetailSQL
-		if !detail {
-			q = teamHeadlineSQL
-		}
-		rows, err := tx.QueryContext(ctx, q, sp.grain, sp.lo, sp.hi, lo, hi, only)
+		rows, err := tx.QueryContext(ctx, teamDetailSQL, sp.grain, sp.lo, sp.hi, lo, hi, only)
 		if err != nil {
 			return fmt.Errorf("report teams: %w", err)
 		}
@@ -340,6 +345,31 @@ func teamFigures(ctx context.Context, tx *sql.Tx, path string, only int64, from,
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("report teams: %w", err)
 		}
+	}
+	return nil
+}
+
+// teamTotals sets the headline figures of the teams in [lo, hi) over
+// [from, to] from their running totals.
+func teamTotals(ctx context.Context, tx *sql.Tx, lo, hi string, only int64, from, to string, teams map[int64]*teamEntry) error {
+	rows, err := tx.QueryContext(ctx, teamTotalsSQL, from, to, lo, hi, only)
+	if err != nil {
+		return fmt.Errorf("report teams: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var team int64
+		var f Figures
+		if err := rows.Scan(&team, &f.Logs, &f.Citizens, &f.Sessions, &f.Attendees, &f.Women, &f.Minority, &f.Elderly); err != nil {
+			return fmt.Errorf("report teams: %w", err)
+		}
+		if t := teams[team]; t != nil {
+			t.Logs, t.Citizens, t.Sessions, t.Attendees = f.Logs, f.Citizens, f.Sessions, f.Attendees
+			t.Women, t.Minority, t.Elderly = f.Women, f.Minority, f.Elderly
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("report teams: %w", err)
 	}
 	return nil
 }
