@@ -17,17 +17,19 @@ type Week struct {
 // MaxTrendWeeks bounds a trend.
 const MaxTrendWeeks = 53
 
-// weeklySQL sums the day rollups of first reaches of every place counting
-// into area ?1 from day ?2 to day ?3, by day and service ('*' is any log),
-// for one team when ?4 is not 0.
-const weeklySQL = `SELECT r.period, r.key, sum(r.n * w.w) FROM area_weights w JOIN rollups r
-	ON r.place_id = w.place_id AND r.grain = 'd' AND r.period BETWEEN ?2 AND ?3
-	WHERE w.area_id = ?1 AND r.metric = 'first' AND (?4 = 0 OR r.team_id = ?4)
-	GROUP BY r.period, r.key`
+// weeklySQL reads the weekly trend of area ?1 (0010) from the week of
+// Monday ?2 to the week of Monday ?3; teamWeeklySQL the first reaches of
+// team ?1's own work (like a member's report) by day from ?2 to ?3.
+const (
+	weeklySQL     = `SELECT week, key, n FROM area_trend WHERE area_id = ?1 AND week BETWEEN ?2 AND ?3`
+	teamWeeklySQL = `SELECT period, key, n FROM team_rollups
+		WHERE team_id = ?1 AND grain = 'd' AND period BETWEEN ?2 AND ?3 AND metric = 'first'`
+)
 
 // WeeklyReached is the trend of an area over the weeks weeks ending with
-// the one holding day to, from the same rollups as Report and under the
-// same policy (members and leads: their team's area, their team only).
+// the one holding day to (whole weeks, Monday to Sunday), from the same
+// rollups as Report and under the same policy (members and leads: their
+// team's area, their team's own work only).
 func (s *Store) WeeklyReached(ctx context.Context, a Actor, areaID int64, to string, weeks int) ([]Week, error) {
 	end, err := time.Parse(time.DateOnly, to)
 	if err != nil {
@@ -50,7 +52,11 @@ func (s *Store) WeeklyReached(ctx context.Context, a Actor, areaID int64, to str
 	for i := range out {
 		out[i] = Week{Start: first.AddDate(0, 0, 7*i).Format(time.DateOnly), Reached: map[string]float64{}}
 	}
-	rows, err := s.read.QueryContext(ctx, weeklySQL, ar.ID, first.Format(time.DateOnly), to, onlyTeam)
+	q, args := weeklySQL, []any{ar.ID, first.Format(time.DateOnly), monday.Format(time.DateOnly)}
+	if onlyTeam != 0 {
+		q, args = teamWeeklySQL, []any{onlyTeam, first.Format(time.DateOnly), monday.AddDate(0, 0, 6).Format(time.DateOnly)}
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("weekly trend: %w", err)
 	}

@@ -96,7 +96,15 @@ func (s *Store) TrainingSessions(ctx context.Context, a Actor, f TrainingFilter)
 		team = a.TeamID
 	}
 	lo, hi := subtreeRange(ar.Path)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+trainingColumns+trainingFrom+`
+	// A province's sessions are walked newest first by day (0010's index)
+	// until the page is full; a smaller area's through its teams.
+	from := ` FROM areas ta CROSS JOIN teams t ON t.area_id = ta.id CROSS JOIN training_sessions s ON s.team_id = t.id
+		JOIN areas ar ON ar.id = s.area_id`
+	if ar.Level == "province" {
+		from = ` FROM training_sessions s INDEXED BY training_sessions_day JOIN teams t ON t.id = s.team_id
+			JOIN areas ta ON ta.id = t.area_id JOIN areas ar ON ar.id = s.area_id`
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+trainingColumns+from+`
 		WHERE ta.path >= ? AND ta.path < ? AND s.deleted = 0 AND (? = 0 OR s.team_id = ?)
 			AND (? = '' OR `+sessionDay+` BETWEEN ? AND ?)
 		ORDER BY `+sessionDay+` DESC, s.id LIMIT ?`,
