@@ -194,3 +194,17 @@ func (d *Dashboard) publishAnnouncement(r *req) error {
 	}
 	return r.c.Redirect().Status(fiber.StatusSeeOther).To(fmt.Sprintf("/announcements/%d?%s", id, r.c.Request().URI().QueryArgs().String()))
 }
+
+// retractAnnouncement handles POST /announcements/:id/retract:
+// RetractAnnouncement, as POST /v1/announcements/{id}/retract. Phones drop
+// it from their inbox at their next sync.
+func (d *Dashboard) retractAnnouncement(r *req) error {
+	id, err := strconv.ParseInt(r.c.Params("id"), 10, 64)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	if _, err := d.store.RetractAnnouncement(r.c.Context(), r.actor, id); err != nil {
+		return err
+	}
+	return r.c.Redirect().Status(fiber.StatusSeeOther).To(fmt.Sprintf("/announcements/%d?%s", id, r.c.Request().URI().QueryArgs().String()))
+}

@@ -162,6 +162,12 @@ func TestBrowser(t *testing.T) {
 		if status != itoa(int64(api.Users)) {
 			t.Errorf("recipients after publishing: got %q, want %d", status, api.Users)
 		}
+		var meta string
+		run(t, "11b-announcement-retracted", chromedp.Click(`form[action*="/retract"] button`), chromedp.WaitNotPresent(`form[action*="/retract"]`),
+			chromedp.Text(`.card .meta`, &meta))
+		if !strings.HasPrefix(meta, "Đã thu hồi") {
+			t.Errorf("announcement after retracting: status line %q, want it to start with Đã thu hồi", meta)
+		}
 	})
 	t.Run("target form", func(t *testing.T) {
 		before, _ := e.store.Targets(context.Background(), store.System, store.TargetFilter{AreaID: e.prov.Communes[0].Villages[0].ID})
@@ -170,7 +176,20 @@ func TestBrowser(t *testing.T) {
 			chromedp.Submit(`#goal`), chromedp.WaitVisible(`#below`))
 		after, _ := e.store.Targets(context.Background(), store.System, store.TargetFilter{AreaID: e.prov.Communes[0].Villages[0].ID})
 		if len(after) != len(before)+1 || after[len(after)-1].Goal != 1500 {
-			t.Errorf("targets of the village: got %d (last %+v), want %d with goal 1500", len(after), after[len(after)-1], len(before)+1)
+			t.Fatalf("targets of the village: got %d (last %+v), want %d with goal 1500", len(after), after[len(after)-1], len(before)+1)
+		}
+		// Open the village (the link in the table below), change the goal, then delete the target.
+		id := after[len(after)-1].ID
+		edit := fmt.Sprintf(`#g%d`, id)
+		run(t, "12b-target-edited", chromedp.Click(fmt.Sprintf(`tr[data-target="%d"] a`, id)), chromedp.WaitVisible(edit),
+			chromedp.SetValue(edit, "2.000"), chromedp.Submit(edit), chromedp.WaitVisible(fmt.Sprintf(`li[data-target="%d"]`, id)))
+		if tg, err := e.store.Target(context.Background(), store.System, id); err != nil || tg.Goal != 2000 {
+			t.Errorf("target after editing its goal: %+v %v, want goal 2000", tg, err)
+		}
+		run(t, "12c-target-deleted", chromedp.Click(fmt.Sprintf(`form[action^="/targets/%d/delete"] button`, id)),
+			chromedp.WaitNotPresent(fmt.Sprintf(`li[data-target="%d"]`, id)))
+		if _, err := e.store.Target(context.Background(), store.System, id); err == nil {
+			t.Errorf("target %d still there after deleting it", id)
 		}
 	})
 	t.Run("forged form refused", func(t *testing.T) {
@@ -193,8 +212,30 @@ func TestBrowser(t *testing.T) {
 		if !strings.HasPrefix(h1, "Overview") {
 			t.Errorf("English overview h1: got %q", h1)
 		}
-		run(t, "15-phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(e.base+"/?lang=vi"), chromedp.WaitVisible(`svg.chart`))
+		// A phone (375 CSS pixels, the narrowest common screen): no page may
+		// scroll sideways.
+		var wide string
+		// (Wide tables scroll inside their .scroll box, which is fine.)
+		const overflow = `(() => { const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]
+			.filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > w + 1)
+			.slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + '>' + w).join(', ') })()`
+		run(t, "15-phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Navigate(e.base+"/?lang=vi"),
+			chromedp.WaitVisible(`svg.chart`), chromedp.Evaluate(overflow, &wide))
+		if wide != "" {
+			t.Errorf("overview on a phone: wider than the screen: %s", wide)
+		}
 		run(t, "16-phone-targets", chromedp.Navigate(e.base+"/targets?"+url.Values{"lang": {"vi"}}.Encode()), chromedp.WaitVisible(`main`),
-			chromedp.EmulateViewport(1280, 900))
+			chromedp.Evaluate(overflow, &wide))
+		if wide != "" {
+			t.Errorf("targets on a phone: wider than the screen: %s", wide)
+		}
+		run(t, "17-phone-announcements", chromedp.Navigate(e.base+"/announcements?lang=vi"), chromedp.WaitVisible(`main`),
+			chromedp.Evaluate(overflow, &wide))
+		if wide != "" {
+			t.Errorf("announcements on a phone: wider than the screen: %s", wide)
+		}
+		if err := chromedp.Run(bctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+			t.Fatal(err)
+		}
 	})
 }

@@ -109,8 +109,11 @@ func (d *Dashboard) Register(r fiber.Router) {
 	post("/announcements", d.page(d.composeAnnouncement))
 	get("/announcements/:id", d.page(d.announcement))
 	post("/announcements/:id/publish", d.page(d.publishAnnouncement))
+	post("/announcements/:id/retract", d.page(d.retractAnnouncement))
 	get("/targets", d.page(d.targets))
 	post("/targets", d.page(d.createTarget))
+	post("/targets/:id", d.page(d.updateTarget))
+	post("/targets/:id/delete", d.page(d.deleteTarget))
 	post("/targets/:id/allocate", d.page(d.allocateTarget))
 	get("/downloads", d.page(d.downloads))
 	get("/downloads/report.:ext", d.page(d.download))
@@ -200,9 +203,9 @@ type view struct {
 	Nav     string // the active menu entry
 	CSRF    string
 	User    string
-	Area    *store.Area // the area the page is about, for the menu's links
-	Query   string      // area and period as a query string, for the menu's links
-	From    string      // the period, for the period form
+	Area    *store.Area  // the area the page is about, for the menu's links
+	Query   template.URL // area and period as a query string, for links and form actions (url.Values.Encode: safe)
+	From    string       // the period, for the period form
 	To      string
 	Crumbs  []crumb
 	Message string // an error or notice shown above the page

@@ -27,8 +27,8 @@ var funcs = template.FuncMap{
 	"date": formatDate,
 	"time": func(lang string, t time.Time) string { return formatTime(lang, t) },
 	"nav":  func() []navItem { return navItems },
-	"langURL": func(path, query, lang string) string {
-		v, _ := url.ParseQuery(query)
+	"langURL": func(path string, query template.URL, lang string) string {
+		v, _ := url.ParseQuery(string(query))
 		if v == nil {
 			v = url.Values{}
 		}

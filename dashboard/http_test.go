@@ -191,3 +191,107 @@ func TestCoordinatorStaysInTheirCommune(t *testing.T) {
 		t.Errorf("coordinator B GET /%s: got %d, want 200", q, status)
 	}
 }
+
+// A coordinator changes a target's goal, deletes a target and retracts an
+// announcement of their commune from the pages; the same forms aimed at
+// commune B's target and announcement are refused and change nothing.
+func TestEditDeleteRetract(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := e.prov.Communes[0], e.prov.Communes[1]
+	type target struct {
+		ID   int64   `json:"id"`
+		Goal float64 `json:"goal"`
+	}
+	newTarget := func(phone string, area int64) target {
+		var tg target
+		if st := e.api(phone, "POST", "/v1/targets", map[string]any{"indicator": "vneid_l2_activated", "area_id": area,
+			"period": "year", "year": 2026, "goal": 100}, &tg); st != http.StatusCreated {
+			t.Fatalf("create target in %d: %d", area, st)
+		}
+		return tg
+	}
+	type ann struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	newAnn := func(phone string, area int64) ann {
+		var an ann
+		if st := e.api(phone, "POST", "/v1/announcements", map[string]any{"title": "Họp tổ", "body": "Tối nay",
+			"audience": map[string]any{"area_ids": []int64{area}}}, &an); st != http.StatusCreated {
+			t.Fatalf("create announcement in %d: %d", area, st)
+		}
+		if st := e.api(phone, "POST", fmt.Sprintf("/v1/announcements/%d/publish", an.ID), map[string]any{}, &an); st != http.StatusOK {
+			t.Fatalf("publish announcement %d: %d", an.ID, st)
+		}
+		return an
+	}
+	// A coordinator sets the targets of the areas below their own.
+	mine, theirs := newTarget(e.coordA, a.Villages[0].ID), newTarget(e.coordB, b.Villages[0].ID)
+	myAnn, theirAnn := newAnn(e.coordA, a.ID), newAnn(e.coordB, b.ID)
+	goal := func(id int64) float64 {
+		tg, err := e.store.Target(ctx, store.System, id)
+		if err != nil {
+			return -1
+		}
+		return tg.Goal
+	}
+	status := func(id int64) string {
+		an, err := e.store.Announcement(ctx, store.System, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return an.Status
+	}
+
+	c := e.login(e.coordA)
+	token := e.csrf(c, "/targets")
+	q := "?area=" + itoa(a.Villages[0].ID)
+	// Refused: commune B's target and announcement, with a valid token.
+	for _, p := range []struct{ path string }{{fmt.Sprintf("/targets/%d", theirs.ID)}, {fmt.Sprintf("/targets/%d/delete", theirs.ID)},
+		{fmt.Sprintf("/announcements/%d/retract", theirAnn.ID)}} {
+		st, _, _ := e.post(c, p.path+q, url.Values{"_csrf": {token}, "goal": {"5"}})
+		if st != http.StatusNotFound && st != http.StatusForbidden {
+			t.Errorf("coordinator A POST %s: got %d, want 403 or 404", p.path, st)
+		}
+	}
+	if g := goal(theirs.ID); g != 100 {
+		t.Errorf("commune B's target after refused posts: goal %v, want 100", g)
+	}
+	if s := status(theirAnn.ID); s != store.AnnouncementPublished {
+		t.Errorf("commune B's announcement after a refused retraction: %s", s)
+	}
+	// A bad goal is answered on the page, naming the field, and changes nothing.
+	st, _, body := e.post(c, fmt.Sprintf("/targets/%d", mine.ID)+q, url.Values{"_csrf": {token}, "goal": {"-3"}})
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, `id="g`+itoa(mine.ID)+`-err"`) {
+		t.Errorf("a negative goal: got %d, want 422 with the field's error", st)
+	}
+	// Allowed: a goal typed the Vietnamese way, then a delete.
+	// The page's forms keep the area and period in their action, so the
+	// answer comes back to the same page.
+	if _, body := e.get(c, "/targets"+q); !strings.Contains(body, fmt.Sprintf(`action="/targets/%d?area=%d&amp;from=`, mine.ID, a.Villages[0].ID)) {
+		t.Errorf("the goal form's action does not carry the page's area and period")
+	}
+	if st, loc, _ := e.post(c, fmt.Sprintf("/targets/%d", mine.ID)+q, url.Values{"_csrf": {token}, "goal": {"1.250"}}); st != http.StatusSeeOther ||
+		loc != "/targets"+q {
+		t.Fatalf("change goal: got %d %s, want 303 to /targets%s", st, loc, q)
+	}
+	if g := goal(mine.ID); g != 1250 {
+		t.Errorf("goal after the change: %v, want 1250", g)
+	}
+	if _, body := e.get(c, "/targets"+q); !strings.Contains(body, `value="1.250"`) {
+		t.Errorf("the targets page does not show the new goal 1.250")
+	}
+	if st, _, _ := e.post(c, fmt.Sprintf("/targets/%d/delete", mine.ID)+q, url.Values{"_csrf": {token}}); st != http.StatusSeeOther {
+		t.Fatalf("delete target: got %d", st)
+	}
+	if g := goal(mine.ID); g != -1 {
+		t.Errorf("target %d still there after delete (goal %v)", mine.ID, g)
+	}
+	if st, _, _ := e.post(c, fmt.Sprintf("/announcements/%d/retract", myAnn.ID)+q, url.Values{"_csrf": {token}}); st != http.StatusSeeOther {
+		t.Fatalf("retract: got %d", st)
+	}
+	if s := status(myAnn.ID); s != store.AnnouncementRetracted {
+		t.Errorf("announcement after retraction: %s, want retracted", s)
+	}
+}

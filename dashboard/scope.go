@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"fmt"
+	"html/template"
 	"net/url"
 	"strconv"
 	"strings"
@@ -102,7 +103,7 @@ func (d *Dashboard) newView(r *req, s *scope, nav, titleKey string) *view {
 	v := &view{Title: tr(r.lang, titleKey), Nav: nav}
 	if s != nil {
 		v.Area = s.Area
-		v.Query = s.Query()
+		v.Query = template.URL(s.Query())
 		v.From, v.To = s.From, s.To
 		v.Crumbs = d.crumbs(r, s.Area.Path, nav, s)
 	}

@@ -29,6 +29,9 @@ type targetsData struct {
 	Labels   []store.Label
 	Form     targetForm
 	CanSplit map[int64]bool // targets the caller may allocate to the areas below
+	CanEdit  bool           // the caller may change and delete the area's own targets
+	Failed   int64          // the target whose goal change was refused, with GoalErr
+	GoalErr  string
 }
 
 // targets handles GET /targets: the area's targets and those below it with
@@ -40,6 +43,10 @@ func (d *Dashboard) targets(r *req) error {
 }
 
 func (d *Dashboard) showTargets(r *req, status int, form targetForm) error {
+	return d.showTargetsWith(r, status, form, func(*targetsData) {})
+}
+
+func (d *Dashboard) showTargetsWith(r *req, status int, form targetForm, with func(*targetsData)) error {
 	ctx := r.c.Context()
 	s, err := d.scope(r, 0)
 	if err != nil {
@@ -69,6 +76,7 @@ func (d *Dashboard) showTargets(r *req, status int, form targetForm) error {
 	}
 	if r.actor.CanManageTargets(s.Area.Path) {
 		data.Areas = append([]store.Area{*s.Area}, data.Areas...)
+		data.CanEdit = true
 	}
 	for _, t := range list {
 		name, ok := names[t.AreaID]
@@ -89,6 +97,7 @@ func (d *Dashboard) showTargets(r *req, status int, form targetForm) error {
 		form.AreaID = data.Areas[0].ID
 	}
 	data.Form = form
+	with(data)
 	v := d.newView(r, s, "/targets", "nav.targets")
 	v.Data = data
 	return d.render(r, status, "targets", v)
@@ -161,6 +170,38 @@ func (d *Dashboard) allocateTarget(r *req) error {
 		return fmt.Errorf("method %q: %w", method, store.ErrInvalid)
 	}
 	if _, err := d.store.AllocateTarget(r.c.Context(), r.actor, id, method); err != nil {
+		return err
+	}
+	return r.c.Redirect().Status(fiber.StatusSeeOther).To("/targets?" + r.c.Request().URI().QueryArgs().String())
+}
+
+// updateTarget handles POST /targets/:id: a new goal, as PATCH
+// /v1/targets/{id} (the progress and status follow at once).
+func (d *Dashboard) updateTarget(r *req) error {
+	id, err := strconv.ParseInt(r.c.Params("id"), 10, 64)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	goal, err := parseNumber(strings.TrimSpace(r.c.FormValue("goal")))
+	if err != nil || goal <= 0 || goal > 1e12 {
+		today := store.Today(d.now())
+		y, _ := strconv.Atoi(today[:4])
+		return d.showTargetsWith(r, fiber.StatusUnprocessableEntity, targetForm{Period: "year", Year: y, Quarter: 1},
+			func(t *targetsData) { t.Failed, t.GoalErr = id, tr(r.lang, "tg.err.goal") })
+	}
+	if _, err := d.store.UpdateTarget(r.c.Context(), r.actor, id, store.TargetPatch{Goal: &goal}); err != nil {
+		return err
+	}
+	return r.c.Redirect().Status(fiber.StatusSeeOther).To("/targets?" + r.c.Request().URI().QueryArgs().String())
+}
+
+// deleteTarget handles POST /targets/:id/delete: as DELETE /v1/targets/{id}.
+func (d *Dashboard) deleteTarget(r *req) error {
+	id, err := strconv.ParseInt(r.c.Params("id"), 10, 64)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	if err := d.store.DeleteTarget(r.c.Context(), r.actor, id); err != nil {
 		return err
 	}
 	return r.c.Redirect().Status(fiber.StatusSeeOther).To("/targets?" + r.c.Request().URI().QueryArgs().String())
