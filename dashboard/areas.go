@@ -25,10 +25,6 @@ func (d *Dashboard) children(r *req, s *scope, rep *store.Report) ([]childFigure
 	if err != nil {
 		return nil, err
 	}
-	paths := make(map[int64]string, len(rep.Places))
-	for _, p := range rep.Places {
-		paths[p.AreaID] = p.Path
-	}
 	out := make([]childFigures, 0, len(kids))
 	for _, k := range kids {
 		if k.ValidTo != "" && k.ValidTo < s.From {
@@ -48,7 +44,7 @@ func (d *Dashboard) children(r *req, s *scope, rep *store.Report) ([]childFigure
 			}
 		}
 		for _, t := range rep.Teams {
-			if t.Active && strings.HasPrefix(paths[t.AreaID], k.Path) {
+			if t.Active && strings.HasPrefix(t.AreaPath, k.Path) {
 				c.Teams++
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -293,5 +294,31 @@ func TestEditDeleteRetract(t *testing.T) {
 	}
 	if s := status(myAnn.ID); s != store.AnnouncementRetracted {
 		t.Errorf("announcement after retraction: %s, want retracted", s)
+	}
+}
+
+// The province's area page counts each commune's active teams (teams sit
+// in villages, two levels down).
+func TestProvinceCountsTeamsPerCommune(t *testing.T) {
+	e := newEnv(t)
+	_, body := e.get(e.login(e.coordP), "/areas?area="+itoa(e.prov.ID))
+	row := regexp.MustCompile(`<tr data-area="(\d+)"><td>.*?</td><td>([\d.]+)</td>`)
+	got := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(body, -1) {
+		got[m[1]] = m[2]
+	}
+	for _, c := range e.prov.Communes {
+		want := 0
+		for _, v := range c.Villages {
+			if v.TeamID != 0 {
+				want++
+			}
+		}
+		if want == 0 {
+			t.Fatalf("commune %s has no teams: the check would prove nothing", c.Name)
+		}
+		if got[itoa(c.ID)] != itoa(int64(want)) {
+			t.Errorf("commune %s: %q teams on the province page, want %d", c.Name, got[itoa(c.ID)], want)
+		}
 	}
 }

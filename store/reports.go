@@ -110,6 +110,7 @@ type TeamReport struct {
 	TeamID        int64
 	Name          string
 	AreaID        int64
+	AreaPath      string // the team's area's path, to place it under the report's rows
 	Active        bool
 	Members       int     // active members and leads
 	MembersPer100 float64 // per 100 residents of the team's area (0 without population)
@@ -423,7 +424,7 @@ type teamEntry struct {
 // members and last activity.
 func reportTeams(ctx context.Context, tx *sql.Tx, path string, only int64) (map[int64]*teamEntry, error) {
 	lo, hi := subtreeRange(path)
-	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.name, t.area_id, t.active, a.population,
+	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.name, t.area_id, a.path, t.active, a.population,
 		(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead')),
 		COALESCE((SELECT r.period FROM team_rollups r WHERE r.team_id = t.id AND r.grain = 'd'
 			AND r.metric IN ('log', 'session') AND r.key = '' AND r.n > 0.5 ORDER BY r.period DESC LIMIT 1), '')
@@ -437,7 +438,7 @@ func reportTeams(ctx context.Context, tx *sql.Tx, path string, only int64) (map[
 	for rows.Next() {
 		t := &teamEntry{TeamReport: TeamReport{Figures: newFigures()}}
 		var pop int64
-		if err := rows.Scan(&t.TeamID, &t.Name, &t.AreaID, &t.Active, &pop, &t.Members, &t.LastActive); err != nil {
+		if err := rows.Scan(&t.TeamID, &t.Name, &t.AreaID, &t.AreaPath, &t.Active, &pop, &t.Members, &t.LastActive); err != nil {
 			return nil, fmt.Errorf("report teams: %w", err)
 		}
 		if pop > 0 {
