@@ -72,7 +72,8 @@ func (d *Dashboard) areaPage(r *req) error {
 	if err != nil {
 		return err
 	}
-	rep, err := d.store.Report(r.c.Context(), r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To})
+	rep, err := d.store.Report(r.c.Context(), r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To,
+		Metrics: store.HeadlineMetrics, TeamFiguresUpTo: maxListedTeams})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ func (d *Dashboard) barriers(r *req) error {
 	if err != nil {
 		return err
 	}
-	rep, err := d.store.Report(ctx, r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To})
+	rep, err := d.store.Report(ctx, r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To,
+		Metrics: append([]string{"barrier"}, store.HeadlineMetrics...), TeamFiguresUpTo: -1})
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,8 @@ func (d *Dashboard) overview(r *req) error {
 	if err != nil {
 		return err
 	}
-	rep, err := d.store.Report(ctx, r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To})
+	rep, err := d.store.Report(ctx, r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To,
+		Metrics: store.HeadlineMetrics, TeamFiguresUpTo: -1})
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,8 @@ func (d *Dashboard) trainings(r *req) error {
 	}
 	data := &trainingsData{scope: s}
 	if s.Area.Level == "province" || s.Area.Level == "district" {
-		rep, err := d.store.Report(ctx, r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To})
+		rep, err := d.store.Report(ctx, r.actor, store.ReportQuery{AreaID: s.Area.ID, From: s.From, To: s.To,
+			Metrics: store.HeadlineMetrics, TeamFiguresUpTo: -1})
 		if err != nil {
 			return err
 		}

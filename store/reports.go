@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -139,7 +140,25 @@ type ReportQuery struct {
 	AreaID       int64
 	From, To     string // YYYY-MM-DD, inclusive
 	InactiveDays int
+	// Metrics limits the area figures (totals and places) to these metrics
+	// (see Figures.add); nil reads them all. A page that shows a few
+	// figures reads only their rows; the others stay zero.
+	Metrics []string
+	// TeamFiguresUpTo leaves the teams' period figures out (zero, and the
+	// leaderboard empty) when the report lists more teams than this: -1
+	// leaves them out always, 0 (the default) never. The team list keeps
+	// members, last activity and the inactive teams. For pages that list
+	// areas, not teams. A member's report is their team's figures: always.
+	TeamFiguresUpTo int
 }
+
+// AllMetrics are the metrics of the area rollups a report reads;
+// HeadlineMetrics those of the headline figures (logs, citizens and
+// citizens by service, sessions and their attendees).
+var (
+	AllMetrics      = []string{"log", "first", "outcome", "barrier", "session", "attendees", "women", "minority", "elderly", "topic", "manual"}
+	HeadlineMetrics = []string{"log", "first", "session", "attendees", "women", "minority", "elderly"}
+)
 
 // validPeriod checks and normalizes a period.
 func validPeriod(from, to string) error {
@@ -217,8 +236,10 @@ func (s *Store) report(ctx context.Context, a Actor, q ReportQuery, detailLimit 
 	if err != nil {
 		return nil, err
 	}
-	if err := teamFigures(ctx, tx, ar.Path, onlyTeam, q.From, q.To, len(teams) <= detailLimit, teams); err != nil {
-		return nil, err
+	if onlyTeam != 0 || q.TeamFiguresUpTo == 0 || len(teams) <= q.TeamFiguresUpTo {
+		if err := teamFigures(ctx, tx, ar.Path, onlyTeam, q.From, q.To, len(teams) <= detailLimit, teams); err != nil {
+			return nil, err
+		}
 	}
 	if onlyTeam != 0 {
 		// A member or lead sees their own team's figures only.
@@ -230,7 +251,7 @@ func (s *Store) report(ctx context.Context, a Actor, q ReportQuery, detailLimit 
 		if err != nil {
 			return nil, err
 		}
-		err = areaFigures(ctx, tx, ar.ID, q.From, q.To, func(bucket int64, metric, key string, n float64) {
+		err = areaFigures(ctx, tx, ar.ID, q.From, q.To, q.Metrics, func(bucket int64, metric, key string, n float64) {
 			r.Totals.add(metric, key, n)
 			if p := places[bucket]; p != nil {
 				p.add(metric, key, n)
@@ -270,12 +291,21 @@ func (s *Store) report(ctx context.Context, a Actor, q ReportQuery, detailLimit 
 	return r, nil
 }
 
-// areaFigures calls add for every area rollup row of area over [from, to]:
-// at most five range scans of the primary key (days, months, years).
-func areaFigures(ctx context.Context, tx *sql.Tx, areaID int64, from, to string, add func(bucket int64, metric, key string, n float64)) error {
+// areaFigures calls add for every area rollup row of area over [from, to]
+// of the metrics (nil: AllMetrics): a range scan of the primary key per
+// metric and span (days, months, years; at most five spans).
+func areaFigures(ctx context.Context, tx *sql.Tx, areaID int64, from, to string, metrics []string, add func(bucket int64, metric, key string, n float64)) error {
+	if metrics == nil {
+		metrics = AllMetrics
+	}
+	q := `SELECT bucket_id, metric, key, n FROM area_rollups WHERE area_id = ? AND grain = ? AND metric IN (?` +
+		strings.Repeat(", ?", len(metrics)-1) + `) AND period BETWEEN ? AND ?`
 	for _, sp := range spans(from, to) {
-		rows, err := tx.QueryContext(ctx, `SELECT bucket_id, metric, key, n FROM area_rollups
-			WHERE area_id = ? AND grain = ? AND period BETWEEN ? AND ?`, areaID, sp.grain, sp.lo, sp.hi)
+		args := []any{areaID, sp.grain}
+		for _, m := range metrics {
+			args = append(args, m)
+		}
+		rows, err := tx.QueryContext(ctx, q, append(args, sp.lo, sp.hi)...)
 		if err != nil {
 			return fmt.Errorf("report figures: %w", err)
 		}

@@ -72,7 +72,7 @@ func (s *Store) Upward(ctx context.Context, a Actor, q ReportQuery) (*Upward, er
 			tot.Figures = t.Figures
 		}
 	} else {
-		err = areaFigures(ctx, tx, ar.ID, q.From, q.To, func(_ int64, metric, key string, n float64) { tot.add(metric, key, n) })
+		err = areaFigures(ctx, tx, ar.ID, q.From, q.To, nil, func(_ int64, metric, key string, n float64) { tot.add(metric, key, n) })
 	}
 	if err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func (w *upwardWalk) walk(ar *Area) error {
 	if err != nil {
 		return err
 	}
-	err = areaFigures(w.ctx, w.tx, ar.ID, w.u.From, w.u.To, func(bucket int64, metric, key string, n float64) {
+	err = areaFigures(w.ctx, w.tx, ar.ID, w.u.From, w.u.To, nil, func(bucket int64, metric, key string, n float64) {
 		if p := places[bucket]; p != nil {
 			p.add(metric, key, n)
 		}

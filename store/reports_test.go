@@ -328,6 +328,9 @@ func (w *reportWorld) checkReports(seed uint64, when string) {
 	t.Helper()
 	b := loadBrute(t, w.s)
 	w.checkTrend(b, seed, when)
+	for _, key := range []string{"P", "A", "O"} {
+		w.checkNarrowReport(seed, w.areas[key], "2025-05-17", "2025-11-03")
+	}
 	periods := [][2]string{{"2025-01-01", "2026-12-31"}, {"2025-05-17", "2025-11-03"}, {"2025-07-01", "2025-09-30"},
 		{"2025-12-31", "2026-01-01"}, {"2025-08-08", "2025-08-08"}, {"2026-01-01", "2026-02-28"}, {"2024-11-03", "2026-02-10"}}
 	for _, key := range []string{"P", "A", "B", "A1", "A2", "O", "O2", "B1"} {
@@ -379,6 +382,58 @@ func (w *reportWorld) checkReports(seed uint64, when string) {
 				}
 			}
 		}
+	}
+}
+
+// checkNarrowReport checks a report limited to the headline metrics and
+// without team figures (the dashboard's area pages): the headline figures
+// of the totals and places equal the full report's, the others and every
+// team's figures are zero, and the teams' last activity and the inactive
+// list are unchanged.
+func (w *reportWorld) checkNarrowReport(seed uint64, area *Area, from, to string) {
+	t := w.t
+	t.Helper()
+	full, err := w.s.Report(w.ctx, w.actors["coordP"], ReportQuery{AreaID: area.ID, From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow, err := w.s.Report(w.ctx, w.actors["coordP"], ReportQuery{AreaID: area.ID, From: from, To: to,
+		Metrics: HeadlineMetrics, TeamFiguresUpTo: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := func(f Figures) map[string]float64 {
+		out := map[string]float64{}
+		for k, v := range flat(f) {
+			if !strings.Contains(k, ":") || strings.HasPrefix(k, "reached:") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff(head(full.Totals), flat(narrow.Totals), approx); diff != "" {
+		t.Errorf("seed %d: %s %s..%s narrow totals (-full headline +narrow):\n%s", seed, area.Name, from, to, diff)
+	}
+	if len(narrow.Places) != len(full.Places) {
+		t.Fatalf("narrow report: %d places, want %d", len(narrow.Places), len(full.Places))
+	}
+	for i := range full.Places {
+		if diff := cmp.Diff(head(full.Places[i].Figures), flat(narrow.Places[i].Figures), approx); diff != "" {
+			t.Errorf("seed %d: %s narrow place %s (-full headline +narrow):\n%s", seed, area.Name, full.Places[i].Name, diff)
+		}
+	}
+	for i, tm := range narrow.Teams {
+		if got := flat(tm.Figures); len(got) != 0 {
+			t.Errorf("seed %d: team %s has figures %v in a report without them", seed, tm.Name, got)
+		}
+		if tm.LastActive != full.Teams[i].LastActive || tm.Members != full.Teams[i].Members {
+			t.Errorf("seed %d: team %s: last active %q, members %d; full report %q, %d", seed, tm.Name, tm.LastActive,
+				tm.Members, full.Teams[i].LastActive, full.Teams[i].Members)
+		}
+	}
+	if len(narrow.Inactive) != len(full.Inactive) || len(narrow.Leaderboard) != 0 {
+		t.Errorf("seed %d: narrow report: %d inactive (full %d), leaderboard %d (want 0)", seed, len(narrow.Inactive),
+			len(full.Inactive), len(narrow.Leaderboard))
 	}
 }
 
