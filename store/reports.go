@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -140,9 +141,10 @@ type ReportQuery struct {
 	AreaID       int64
 	From, To     string // YYYY-MM-DD, inclusive
 	InactiveDays int
-	// Metrics limits the area figures (totals and places) to these metrics
-	// (see Figures.add); nil reads them all. A page that shows a few
-	// figures reads only their rows; the others stay zero.
+	// Metrics limits the area figures (totals and places) to these
+	// metrics (see Figures.add): "metric" for all its keys, "metric:key"
+	// for one ("log:" is the key ""). nil reads them all. A page that
+	// shows a few figures reads only their rows; the others stay zero.
 	Metrics []string
 	// TeamFiguresUpTo leaves the teams' period figures out (zero, and the
 	// leaderboard empty) when the report lists more teams than this: -1
@@ -153,11 +155,11 @@ type ReportQuery struct {
 }
 
 // AllMetrics are the metrics of the area rollups a report reads;
-// HeadlineMetrics those of the headline figures (logs, citizens and
-// citizens by service, sessions and their attendees).
+// HeadlineMetrics the headline figures (logs, citizens, sessions and their
+// attendees: not citizens by service).
 var (
 	AllMetrics      = []string{"log", "first", "outcome", "barrier", "session", "attendees", "women", "minority", "elderly", "topic", "manual"}
-	HeadlineMetrics = []string{"log", "first", "session", "attendees", "women", "minority", "elderly"}
+	HeadlineMetrics = []string{"log:", "first:*", "session:", "attendees:", "women:", "minority:", "elderly:"}
 )
 
 // validPeriod checks and normalizes a period.
@@ -292,20 +294,53 @@ func (s *Store) report(ctx context.Context, a Actor, q ReportQuery, detailLimit 
 }
 
 // areaFigures calls add for every area rollup row of area over [from, to]
-// of the metrics (nil: AllMetrics): a range scan of the primary key per
-// metric and span (days, months, years; at most five spans).
+// of the metrics (nil: AllMetrics; see ReportQuery.Metrics): a range scan
+// of the primary key per metric, key and span (days, months, years; at
+// most five spans). The keys of a whole metric are those of its year rows
+// (every change writes a day, a month and a year row).
 func areaFigures(ctx context.Context, tx *sql.Tx, areaID int64, from, to string, metrics []string, add func(bucket int64, metric, key string, n float64)) error {
 	if metrics == nil {
 		metrics = AllMetrics
 	}
-	q := `SELECT bucket_id, metric, key, n FROM area_rollups WHERE area_id = ? AND grain = ? AND metric IN (?` +
-		strings.Repeat(", ?", len(metrics)-1) + `) AND period BETWEEN ? AND ?`
-	for _, sp := range spans(from, to) {
-		args := []any{areaID, sp.grain}
-		for _, m := range metrics {
-			args = append(args, m)
+	var pairs [][2]string
+	var whole []any
+	for _, m := range metrics {
+		if metric, key, ok := strings.Cut(m, ":"); ok {
+			pairs = append(pairs, [2]string{metric, key})
+		} else {
+			whole = append(whole, m)
 		}
-		rows, err := tx.QueryContext(ctx, q, append(args, sp.lo, sp.hi)...)
+	}
+	if len(whole) > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT metric, key FROM area_rollups WHERE area_id = ? AND grain = 'y'
+			AND metric IN (?`+strings.Repeat(", ?", len(whole)-1)+`)`, append([]any{areaID}, whole...)...)
+		if err != nil {
+			return fmt.Errorf("report figures: %w", err)
+		}
+		for rows.Next() {
+			var p [2]string
+			if err := rows.Scan(&p[0], &p[1]); err != nil {
+				rows.Close()
+				return fmt.Errorf("report figures: %w", err)
+			}
+			pairs = append(pairs, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("report figures: %w", err)
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	keys, err := json.Marshal(pairs)
+	if err != nil {
+		return err
+	}
+	for _, sp := range spans(from, to) {
+		rows, err := tx.QueryContext(ctx, `SELECT r.bucket_id, r.metric, r.key, r.n FROM json_each(?3) k
+			CROSS JOIN area_rollups r ON r.area_id = ?1 AND r.grain = ?2 AND r.metric = k.value ->> 0 AND r.key = k.value ->> 1
+				AND r.period BETWEEN ?4 AND ?5`, areaID, sp.grain, string(keys), sp.lo, sp.hi)
 		if err != nil {
 			return fmt.Errorf("report figures: %w", err)
 		}
@@ -456,8 +491,7 @@ func reportTeams(ctx context.Context, tx *sql.Tx, path string, only int64) (map[
 	lo, hi := subtreeRange(path)
 	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.name, t.area_id, a.path, t.active, a.population,
 		(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead')),
-		COALESCE((SELECT r.period FROM team_rollups r WHERE r.team_id = t.id AND r.grain = 'd'
-			AND r.metric IN ('log', 'session') AND r.key = '' AND r.n > 0.5 ORDER BY r.period DESC LIMIT 1), '')
+		COALESCE((SELECT l.day FROM team_last_active l WHERE l.team_id = t.id), '')
 		FROM teams t JOIN areas a ON a.id = t.area_id
 		WHERE a.path >= ? AND a.path < ? AND (? = 0 OR t.id = ?)`, lo, hi, only, only)
 	if err != nil {
