@@ -37,9 +37,13 @@ type targetsData struct {
 // targets handles GET /targets: the area's targets and those below it with
 // progress bars; a form to set one, and allocation of each.
 func (d *Dashboard) targets(r *req) error {
-	today := store.Today(d.now())
-	y, _ := strconv.Atoi(today[:4])
-	return d.showTargets(r, 200, targetForm{Period: "year", Year: y, Quarter: 1})
+	return d.showTargets(r, 200, d.newTargetForm())
+}
+
+// newTargetForm is the empty new-target form: a target for this year.
+func (d *Dashboard) newTargetForm() targetForm {
+	y, _ := strconv.Atoi(store.Today(d.now())[:4])
+	return targetForm{Period: "year", Year: y, Quarter: 1}
 }
 
 func (d *Dashboard) showTargets(r *req, status int, form targetForm) error {
@@ -126,8 +130,8 @@ func (d *Dashboard) createTarget(r *req) error {
 			f.Errors["quarter"] = tr(r.lang, "tg.err.quarter")
 		}
 	}
-	goal, err := parseNumber(f.Goal)
-	if err != nil || goal <= 0 || goal > 1e12 {
+	goal, ok := parseGoal(f.Goal)
+	if !ok {
 		f.Errors["goal"] = tr(r.lang, "tg.err.goal")
 	}
 	if len(f.Errors) > 0 {
@@ -141,6 +145,12 @@ func (d *Dashboard) createTarget(r *req) error {
 		return err
 	}
 	return c.Redirect().Status(fiber.StatusSeeOther).To("/targets?" + c.Request().URI().QueryArgs().String())
+}
+
+// parseGoal reads a target's goal: a positive number, typed either way.
+func parseGoal(s string) (float64, bool) {
+	goal, err := parseNumber(s)
+	return goal, err == nil && goal > 0 && goal <= 1e12
 }
 
 // parseNumber reads a number typed the Vietnamese way (1.234,5) or the
@@ -182,11 +192,9 @@ func (d *Dashboard) updateTarget(r *req) error {
 	if err != nil {
 		return fiber.ErrNotFound
 	}
-	goal, err := parseNumber(strings.TrimSpace(r.c.FormValue("goal")))
-	if err != nil || goal <= 0 || goal > 1e12 {
-		today := store.Today(d.now())
-		y, _ := strconv.Atoi(today[:4])
-		return d.showTargetsWith(r, fiber.StatusUnprocessableEntity, targetForm{Period: "year", Year: y, Quarter: 1},
+	goal, ok := parseGoal(strings.TrimSpace(r.c.FormValue("goal")))
+	if !ok {
+		return d.showTargetsWith(r, fiber.StatusUnprocessableEntity, d.newTargetForm(),
 			func(t *targetsData) { t.Failed, t.GoalErr = id, tr(r.lang, "tg.err.goal") })
 	}
 	if _, err := d.store.UpdateTarget(r.c.Context(), r.actor, id, store.TargetPatch{Goal: &goal}); err != nil {

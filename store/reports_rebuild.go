@@ -10,10 +10,9 @@ import (
 // rebuildFiles are the migrations whose backfill sections, in order,
 // compute every derived reporting table: 0005 the place rollups from the
 // raw rows, 0008 the area and team rollups from the place rollups, 0009
-// the teams' running totals from the team rollups, 0010 the weekly trend
-// from the area rollups, 0012 the teams' last active days.
-var rebuildFiles = [...]string{"migrations/0005_reports.sql", "migrations/0008_area_rollups.sql", "migrations/0009_team_totals.sql",
-	"migrations/0010_area_trend.sql", "migrations/0012_team_last_active.sql"}
+// the teams' running totals and last active days and the weekly trend from
+// those.
+var rebuildFiles = [...]string{"migrations/0005_reports.sql", "migrations/0008_area_rollups.sql", "migrations/0009_report_reads.sql"}
 
 // rebuildSQL is the backfill sections of the rebuild migrations (between
 // the "-- BEGIN REBUILD" and "-- END REBUILD" lines): one source for the

@@ -17,7 +17,7 @@ type Week struct {
 // MaxTrendWeeks bounds a trend.
 const MaxTrendWeeks = 53
 
-// weeklySQL reads the weekly trend of area ?1 (0010) from the week of
+// weeklySQL reads the weekly trend of area ?1 (0009) from the week of
 // Monday ?2 to the week of Monday ?3; teamWeeklySQL the first reaches of
 // team ?1's own work (like a member's report) by day from ?2 to ?3.
 const (

@@ -96,7 +96,7 @@ func (s *Store) TrainingSessions(ctx context.Context, a Actor, f TrainingFilter)
 		team = a.TeamID
 	}
 	lo, hi := subtreeRange(ar.Path)
-	// A province's sessions are walked newest first by day (0010's index)
+	// A province's sessions are walked newest first by day (0009's index)
 	// until the page is full; a smaller area's through its teams.
 	from := ` FROM areas ta CROSS JOIN teams t ON t.area_id = ta.id CROSS JOIN training_sessions s ON s.team_id = t.id
 		JOIN areas ar ON ar.id = s.area_id`
