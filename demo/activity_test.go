@@ -69,13 +69,14 @@ func TestActivity(t *testing.T) {
 	if perUser < 5 || perUser > 25 {
 		t.Errorf("%d logs for %d users: %.1f each, want 5 to 25", total, p.Users, perUser)
 	}
-	vneid := count(`SELECT count(*) FROM log_outcomes WHERE service = 'vneid_l2'`)
-	vneidDone := count(`SELECT count(*) FROM log_outcomes WHERE service = 'vneid_l2' AND result = 'done'`)
+	const outcomes = `SELECT count(*) FROM assistance_logs l, json_each(l.outcomes) o WHERE l.deleted = 0 AND `
+	vneid := count(outcomes + `o.value ->> 'service' = 'vneid_l2'`)
+	vneidDone := count(outcomes + `o.value ->> 'service' = 'vneid_l2' AND o.value ->> 'result' = 'done'`)
 	if rate := float64(vneidDone) / float64(vneid); rate < 0.6 || rate > 0.85 {
 		t.Errorf("VNeID level 2 done in %d of %d outcomes (%.0f%%), want 60-85%%", vneidDone, vneid, 100*rate)
 	}
 	for _, b := range []string{"elderly_or_disabled", "no_smartphone", "sim_not_own_name"} {
-		if n := count(`SELECT count(*) FROM log_outcomes WHERE result = 'not_done' AND barrier = '` + b + `'`); n == 0 {
+		if n := count(outcomes + `o.value ->> 'result' = 'not_done' AND o.value ->> 'barrier' = '` + b + `'`); n == 0 {
 			t.Errorf("no not_done outcome with barrier %s", b)
 		}
 	}

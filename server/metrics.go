@@ -41,6 +41,14 @@ func newMetrics(s *store.Store, extra ...prometheus.Collector) *metrics {
 	)
 	m.reg.MustRegister(poolGauges("read", s.ReadStats)...)
 	m.reg.MustRegister(poolGauges("write", s.WriteStats)...)
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "toso_write_waiting", Help: "Writes waiting for the writer or running now (group commit)."},
+			func() float64 { return float64(s.WriterStats().Waiting) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "toso_write_groups_total", Help: "Write transactions (groups of writes committed together)."},
+			func() float64 { return float64(s.WriterStats().Groups) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "toso_write_jobs_total", Help: "Writes run in those transactions."},
+			func() float64 { return float64(s.WriterStats().Jobs) }),
+	)
 	m.reg.MustRegister(extra...)
 	return m
 }

@@ -37,7 +37,6 @@ func (s *sim) db() *sql.DB {
 // session and name instead.
 var simTables = []struct{ name, cols string }{
 	{"assistance_logs", "id, team_id, area_id, created_by, citizen_ref IS NULL, citizen_name, notes, outcomes, locked, deleted, version"},
-	{"log_outcomes", "log_id, service, result, barrier, team_id"},
 	{"training_sessions", "id, team_id, created_by, updated_by, status, place, notes, field_versions, deleted, version"},
 	{"session_attendees", "session_id, name, team_id, created_by, consent, removed, version"},
 	{"attendee_aliases", "alias_id, (SELECT session_id || ' ' || name FROM session_attendees WHERE id = attendee_id)"},

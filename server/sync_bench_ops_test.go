@@ -199,21 +199,11 @@ func rawInsert(ctx context.Context, db *sql.DB, rows []benchLog) error {
 		return err
 	}
 	defer logStmt.Close()
-	outStmt, err := tx.PrepareContext(ctx, `INSERT INTO log_outcomes (log_id, service, result, barrier, team_id) VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer outStmt.Close()
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	for _, r := range rows {
 		if _, err := logStmt.ExecContext(ctx, r.id, r.team, 100000+r.team-1, r.by, r.occurred, r.ref, "25_34", "female",
 			r.outcomesJSON, 0, now, now); err != nil {
 			return err
-		}
-		for _, o := range r.outcomes {
-			if _, err := outStmt.ExecContext(ctx, r.id, o.Service, o.Result, nullIfEmpty(o.Barrier), r.team); err != nil {
-				return err
-			}
 		}
 	}
 	return tx.Commit()

@@ -112,7 +112,7 @@ func (s *Store) PreviewAudience(ctx context.Context, a Actor, au Audience) (Audi
 // Publishing resolves the recipients into receipt rows and push outbox
 // rows in the same transaction.
 func (s *Store) PublishAnnouncement(ctx context.Context, a Actor, id int64, at time.Time) (*Announcement, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		an, err := s.manageable(ctx, tx, a, id)
 		if err != nil {
 			return err
@@ -179,7 +179,7 @@ func (s *Store) PublishDue(ctx context.Context) (int, error) {
 	}
 	published := 0
 	for _, id := range ids {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			an, err := s.announcement(ctx, tx, id)
 			if err != nil {
 				return err

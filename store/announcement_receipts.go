@@ -105,7 +105,7 @@ func (s *Store) Inbox(ctx context.Context, a Actor, after int64, limit int) ([]I
 // version (phones do not hold that time). It returns the time recorded.
 func (s *Store) MarkDelivered(ctx context.Context, userID int64, announcementIDs []int64) (time.Time, error) {
 	now := Truncate(s.now())
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE announcement_receipts SET delivered_at = ?1, updated_at = ?1
 			WHERE user_id = ?2 AND delivered_at IS NULL AND announcement_id IN (SELECT value FROM json_each(?3))`,
 			ts(now), userID, mustJSON(announcementIDs))
@@ -131,7 +131,7 @@ func (s *Store) MarkAcked(ctx context.Context, a Actor, id int64, at time.Time) 
 
 func (s *Store) markReceipt(ctx context.Context, a Actor, id int64, at time.Time, ack bool) (*Receipt, error) {
 	var r *Receipt
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		r, err = s.markReceiptTx(ctx, tx, txSeq(ctx, tx), a, id, at, ack)
 		return err

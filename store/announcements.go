@@ -218,7 +218,7 @@ func (s *Store) CreateAnnouncement(ctx context.Context, a Actor, n NewAnnounceme
 	}
 	n.Audience = n.Audience.normalize()
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.audienceRanges(ctx, tx, a, n.Audience); err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func (s *Store) CreateAnnouncement(ctx context.Context, a Actor, n NewAnnounceme
 // RetractAnnouncement withdraws an announcement: it leaves the inboxes and
 // its pending pushes are cancelled (a push already handed to FCM stays sent).
 func (s *Store) RetractAnnouncement(ctx context.Context, a Actor, id int64) (*Announcement, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		an, err := s.manageable(ctx, tx, a, id)
 		if err != nil {
 			return err

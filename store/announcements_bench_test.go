@@ -43,7 +43,7 @@ func BenchmarkPublishProvince(b *testing.B) {
 		teams = append(teams, t.ID)
 	}
 	now := ts(time.Now())
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for i := range 25_000 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, phone, name, role, team_id, password_hash, version, password_changed_at, created_at, updated_at)
 				VALUES (?, ?, ?, 'member', ?, 'x', 1, ?5, ?5, ?5)`, 1000+i, fmt.Sprintf("09%08d", i), fmt.Sprint("M", i), teams[i%len(teams)], now); err != nil {

@@ -192,7 +192,7 @@ func clampLimit(n int) int {
 // CreateArea adds an area under ParentID (a root must be a province).
 func (s *Store) CreateArea(ctx context.Context, a Actor, n NewArea) (*Area, error) {
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		id, err = s.insertArea(ctx, tx, a, n)
 		return err
@@ -262,6 +262,7 @@ func (s *Store) insertArea(ctx context.Context, tx *sql.Tx, a Actor, n NewArea) 
 	} else if err != nil {
 		return 0, fmt.Errorf("create area: %w", checkErr(err))
 	}
+	s.foldEvent(evAreaAdded, id)
 	if err := s.audit(ctx, tx, a, 0, "create", "area", id, n); err != nil {
 		return 0, err
 	}
@@ -270,7 +271,7 @@ func (s *Store) insertArea(ctx context.Context, tx *sql.Tx, a Actor, n NewArea) 
 
 // UpdateArea changes an area's name, code, validity or population figures.
 func (s *Store) UpdateArea(ctx context.Context, a Actor, id int64, p AreaPatch) (*Area, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := scanArea(tx.QueryRowContext(ctx, `SELECT `+areaColumns+` FROM areas WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !a.CanSeeArea(cur.Path)) {
 			return fmt.Errorf("area %d: %w", id, ErrNotFound)
@@ -291,6 +292,9 @@ func (s *Store) UpdateArea(ctx context.Context, a Actor, id int64, p AreaPatch) 
 // writeArea applies p to cur (already checked) inside tx; imports share it.
 func (s *Store) writeArea(ctx context.Context, tx *sql.Tx, a Actor, cur *Area, p AreaPatch) error {
 	id := cur.ID
+	if p.Population != nil || p.Adults != nil || p.WorkingAge != nil || p.Households != nil {
+		s.foldEvent(evPopulation, id) // denominators of the area's targets
+	}
 	set(&cur.Name, p.Name)
 	set(&cur.Code, p.Code)
 	set(&cur.ValidFrom, p.ValidFrom)
@@ -330,7 +334,7 @@ func (s *Store) AddLineage(ctx context.Context, a Actor, l Lineage) error {
 	if !a.IsAdmin() {
 		return fmt.Errorf("add lineage: %w", ErrForbidden)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertLineage(ctx, tx, a, l) })
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.insertLineage(ctx, tx, a, l) })
 }
 
 // insertLineage records one lineage edge inside tx (admins; checked by the caller).
@@ -344,6 +348,7 @@ func (s *Store) insertLineage(ctx context.Context, tx *sql.Tx, a Actor, l Lineag
 	} else if err != nil {
 		return fmt.Errorf("lineage %d → %d: %w", l.OldAreaID, l.NewAreaID, checkErr(err))
 	}
+	s.foldEvent(evLineage, l.OldAreaID)
 	return s.audit(ctx, tx, a, 0, "lineage", "area", l.OldAreaID, l)
 }
 

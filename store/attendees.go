@@ -38,6 +38,8 @@ func attendeeTable() *syncTable {
 		live:     `1`,
 		parse:    parseAttendee,
 		apply:    applyAttendee,
+		versionSQL: `SELECT version FROM session_attendees
+			WHERE id = COALESCE((SELECT attendee_id FROM attendee_aliases WHERE alias_id = ?1), ?1)`,
 	}
 }
 
@@ -179,6 +181,9 @@ func applyAttendee(p *pushTx, m *Mutation, parsed any) (Result, error) {
 		cur.Name = sql.NullString{}
 	}
 	v := p.nextSeq()
+	if err := p.s.touch(p.ctx, p.tx, kindAttendee, cur.ID); err != nil {
+		return Result{}, err
+	}
 	err = p.exec(`INSERT INTO session_attendees (id, session_id, team_id, created_by, citizen_ref, name, consent,
 		gender, age_band, minority, disability, removed, version, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -76,7 +76,7 @@ func (s *Store) OpenSession(ctx context.Context, userID int64, d DeviceInfo, ttl
 	d.ID = strings.ToLower(d.ID)
 	now := s.now()
 	sess := newSession(uuid.NewString(), userID, d.ID, now, ttl)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.bindDevice(ctx, tx, userID, d, now); err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func (s *Store) OpenSession(ctx context.Context, userID int64, d DeviceInfo, ttl
 func (s *Store) RenewSession(ctx context.Context, a Actor, ttl time.Duration) (*Session, error) {
 	now := s.now()
 	sess := newSession(uuid.NewString(), a.UserID, a.DeviceID, now, ttl)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var owner int64
 		err := tx.QueryRowContext(ctx, `SELECT user_id FROM devices WHERE id = ?`, a.DeviceID).Scan(&owner)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != a.UserID) {
@@ -187,7 +187,7 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 		sess    *Session
 		outcome error // a refusal that must still commit (a family revoked)
 	)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var r refreshRow
 		err := s.wstmts.queryRow(ctx, tx, `
 			SELECT user_id, device_id, expires_at, spent_at, revoked_at FROM refresh_tokens
@@ -319,7 +319,7 @@ func revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time)
 // Logout ends the session of the actor's device: its refresh tokens die
 // and, through SessionActor, its access tokens too.
 func (s *Store) Logout(ctx context.Context, a Actor) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND device_id = ? AND revoked_at IS NULL`,
 			ts(s.now()), a.UserID, a.DeviceID); err != nil {
 			return fmt.Errorf("logout: %w", err)

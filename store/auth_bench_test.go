@@ -24,7 +24,7 @@ func authBenchProvince(b *testing.B) (*Store, []*Session) {
 	const teams, perTeam = 5000, 5
 	now := s.now()
 	var sessions []*Session
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		at := ts(now)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO areas (id, path, depth, level, name, created_at, updated_at)
 			VALUES (1, '/1/', 0, 'province', 'Tỉnh', ?, ?)`, at, at); err != nil {

@@ -23,7 +23,7 @@ type Bulk struct {
 // Bulk runs fn in one write transaction acting as a. Nothing is kept if fn
 // fails.
 func (s *Store) Bulk(ctx context.Context, a Actor, fn func(b *Bulk) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Bulk{s: s, tx: tx, a: a}) })
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(&Bulk{s: s, tx: tx, a: a}) })
 }
 
 // PasswordHash is an argon2id hash from HashPassword, never a plain password.

@@ -22,10 +22,11 @@ func conflictTable() *syncTable {
 			'lost_value', json(r.lost_value), 'won_value', json(r.won_value), 'lost_by', r.lost_by, 'won_by', r.won_by,
 			'resolved', ` + jbool("r.resolved") + `, 'resolution', r.resolution, 'resolved_by', r.resolved_by,
 			'version', r.version, 'created_at', r.created_at, 'updated_at', r.updated_at)`,
-		pullFrom: `sync_conflicts r`,
-		live:     `1`,
-		parse:    parseConflict,
-		apply:    applyConflict,
+		pullFrom:   `sync_conflicts r`,
+		live:       `1`,
+		parse:      parseConflict,
+		apply:      applyConflict,
+		versionSQL: `SELECT version FROM sync_conflicts WHERE id = ?1`,
 	}
 }
 
@@ -71,6 +72,9 @@ func applyConflict(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	set(&resolved, f.Resolved)
 	set(&resolution, f.Resolution)
 	v := p.nextSeq()
+	if err := p.s.touch(p.ctx, p.tx, kindConflict, m.ID); err != nil {
+		return Result{}, err
+	}
 	err = p.exec(`UPDATE sync_conflicts SET resolved = ?, resolution = ?, resolved_by = ?, version = ?, updated_at = ?
 		WHERE id = ?`, resolved, resolution, nullInt(p.actor.UserID), v, p.now, m.ID)
 	return Result{Status: StatusApplied, Version: v}, err
@@ -79,7 +83,7 @@ func applyConflict(p *pushTx, m *Mutation, parsed any) (Result, error) {
 // LockLog locks (or unlocks) a reviewed assistance log: coordinators of the
 // area and admins only. A locked log rejects member edits with `locked`.
 func (s *Store) LockLog(ctx context.Context, a Actor, id string, locked bool) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var teamID int64
 		var path string
 		err := tx.QueryRowContext(ctx, `SELECT l.team_id, ar.path FROM assistance_logs l JOIN teams t ON t.id = l.team_id
@@ -94,6 +98,9 @@ func (s *Store) LockLog(ctx context.Context, a Actor, id string, locked bool) er
 		}
 		v, err := nextSeq(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := s.touch(ctx, tx, kindLog, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE assistance_logs SET locked = ?, version = ?, updated_at = ? WHERE id = ?`,

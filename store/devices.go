@@ -97,7 +97,7 @@ func (s *Store) Devices(ctx context.Context, a Actor) ([]Device, error) {
 func (s *Store) SetPushToken(ctx context.Context, a Actor, deviceID, token string) (*Device, error) {
 	deviceID = strings.ToLower(deviceID)
 	var d *Device
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := ts(s.now())
 		var updatedAt sql.NullString
 		if token != "" {

@@ -12,18 +12,17 @@ import (
 )
 
 // Team digests. A team scope's digest (SYNC.md) is a sum of per-row terms,
-// so it can be kept up to date instead of recomputed: triggers on every
-// team-scope table (migration 0007) add a row's term to team_digests when
-// it becomes live and subtract it when it changes or goes. An area scope's
-// digest is then the sum over its teams, read from one row per team instead
-// of every row of a province.
+// so it can be kept up to date instead of recomputed: the fold (fold.go)
+// adds a row's term to team_digests when it becomes live and subtracts it
+// when it changes or goes, in Go (the sum is modulo 2^64; SQLite's own +
+// turns an overflowing integer into a float). An area scope's digest is
+// then the sum over its teams, read from one row per team instead of every
+// row of a province.
 //
-// The triggers call Go: sync_term(table, id, version) is the row's FNV-1a
-// term, and sync_add/sync_sub add modulo 2^64 (SQLite's own + turns an
-// overflowing integer into a float). The functions live in the driver's
-// process-wide registry, so they are registered once; a tool that writes
-// the database without them (the sqlite3 shell) fails in the triggers
-// rather than leaving a wrong digest.
+// The SQL functions below (sync_term, sync_add, sync_sub, sync_sum) are
+// what the triggers of migration 0007 used; 0010 dropped those triggers.
+// They stay registered because 0007's backfill calls them when a new
+// database is created; no trigger or statement of the running store does.
 
 var registerDigestFuncs = sync.OnceValue(func() error {
 	for name, f := range map[string]func(args []driver.Value) (driver.Value, error){

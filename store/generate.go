@@ -46,11 +46,10 @@ const (
 
 // Generate fills an empty database with a province: areas (with merged
 // communes and their lineage), one team per village with five members,
-// assistance logs with outcomes over 2025 (citizens recurring within and
-// across teams, some deleted or locked) and training sessions. Rows go in
-// with batched plain SQL while the reporting triggers are dropped; the
-// rollups are then built by RebuildRollups (the same SQL as the migration's
-// backfill) and the triggers restored. progress reports each stage.
+// assistance logs over 2025 (citizens recurring within and across teams,
+// some deleted or locked) and training sessions. Rows go in with batched
+// plain SQL, then RebuildRollups computes every derived table with the
+// fold's rules. progress reports each stage.
 func (s *Store) Generate(ctx context.Context, g GenerateOptions, progress func(stage string, done, total int)) error {
 	g.defaults()
 	if progress == nil {
@@ -68,16 +67,12 @@ func (s *Store) Generate(ctx context.Context, g GenerateOptions, progress func(s
 		return fmt.Errorf("generate: %w", err)
 	}
 	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
-	// Random-order index inserts (teams, citizens, services) need the index
-	// pages in memory: a 512 MB cache for the load instead of 2 MB.
+	// Random-order index inserts (teams, citizens) need the index pages in
+	// memory: a 512 MB cache for the load instead of 16 MB.
 	if _, err := s.write.ExecContext(ctx, `PRAGMA cache_size = -524288`); err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
-	triggers, err := s.dropDataTriggers(ctx)
-	if err != nil {
-		return err
-	}
+	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -16000`)
 	gen := &generator{s: s, ctx: ctx, g: g, rng: rand.New(rand.NewPCG(g.Seed, 0x70505)), now: ts(s.now()), hash: hash, progress: progress}
 	defer func() {
 		if gen.tx != nil {
@@ -93,51 +88,10 @@ func (s *Store) Generate(ctx context.Context, g GenerateOptions, progress func(s
 	if err := gen.sessions(); err != nil {
 		return err
 	}
-	if err := s.rebuildRollups(ctx, func(done, total int) { progress("rollups", done, total) }); err != nil {
-		return err
+	if _, err := s.write.ExecContext(ctx, `UPDATE seq SET value = ? WHERE id = 1`, gen.seq); err != nil {
+		return fmt.Errorf("generate: %w", err)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range triggers {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("generate: restore trigger: %w", err)
-			}
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE seq SET value = ? WHERE id = 1`, gen.seq)
-		return err
-	})
-}
-
-// dropDataTriggers drops the reporting triggers on the synced tables and
-// returns their SQL for restoring.
-func (s *Store) dropDataTriggers(ctx context.Context) ([]string, error) {
-	var out []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger'
-			AND tbl_name IN ('assistance_logs', 'log_outcomes', 'training_sessions', 'progress_reports', 'users', 'teams')`)
-		if err != nil {
-			return err
-		}
-		var names []string
-		for rows.Next() {
-			var name, q string
-			if err := rows.Scan(&name, &q); err != nil {
-				rows.Close()
-				return err
-			}
-			names, out = append(names, name), append(out, q)
-		}
-		rows.Close()
-		for _, name := range names {
-			if _, err := tx.ExecContext(ctx, `DROP TRIGGER "`+strings.ReplaceAll(name, `"`, `""`)+`"`); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("generate: drop triggers: %w", err)
-	}
-	return out, nil
+	return s.rebuildRollups(ctx, progress)
 }
 
 type generator struct {
@@ -314,7 +268,7 @@ func (g *generator) tree() error {
 	if err := g.done(areas, teams, users); err != nil {
 		return err
 	}
-	err := g.s.tx(g.ctx, func(tx *sql.Tx) error {
+	err := g.s.tx(g.ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(g.ctx, `UPDATE areas SET population = (SELECT sum(population) FROM areas v WHERE v.parent_id = areas.id),
 			adults = (SELECT sum(adults) FROM areas v WHERE v.parent_id = areas.id),
 			working_age = (SELECT sum(working_age) FROM areas v WHERE v.parent_id = areas.id),
@@ -351,7 +305,6 @@ var genBarriers = []string{"no_smartphone", "sim_not_own_name", "elderly_or_disa
 func (g *generator) logs() error {
 	logs := g.newBatch(`INSERT INTO assistance_logs (id, team_id, area_id, village_id, created_by, occurred_at, citizen_ref,
 		age_band, gender, minority, outcomes, locked, deleted, version, created_at, updated_at)`, 16)
-	outs := g.newBatch(`INSERT INTO log_outcomes (log_id, service, result, barrier, team_id)`, 5)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var sb strings.Builder
 	for i := 0; i < g.g.Logs; i++ {
@@ -390,9 +343,6 @@ func (g *generator) logs() error {
 				fmt.Fprintf(&sb, `,"barrier":%q`, barrier)
 			}
 			sb.WriteByte('}')
-			if err := outs.add(id, genServices[p], result, barrier, t.id); err != nil {
-				return err
-			}
 		}
 		sb.WriteByte(']')
 		deleted, locked := 0, 0
@@ -411,12 +361,8 @@ func (g *generator) logs() error {
 			g.progress("logs", i, g.g.Logs)
 		}
 	}
-	if err := g.done(logs, outs); err != nil {
+	if err := g.done(logs); err != nil {
 		return err
-	}
-	// Outcomes of deleted logs are removed, as the sync code does.
-	if _, err := g.s.write.ExecContext(g.ctx, `DELETE FROM log_outcomes WHERE log_id IN (SELECT id FROM assistance_logs WHERE deleted = 1)`); err != nil {
-		return fmt.Errorf("generate logs: %w", err)
 	}
 	g.progress("logs", g.g.Logs, g.g.Logs)
 	return nil

@@ -60,7 +60,7 @@ func (s *Store) ImportAreas(ctx context.Context, a Actor, r io.Reader, opt Impor
 		return nil, err
 	}
 	sum := &AreaImport{Shape: f.shape, Rows: f.rows, Levels: map[string]ImportCounts{}, Ignored: f.ignored}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		errs := &rowErrors{}
 		ids := map[string]*Area{} // by unit key; absent when the unit failed
 		children := map[int64][]*Area{}

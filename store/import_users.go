@@ -86,7 +86,7 @@ func (s *Store) ImportUsers(ctx context.Context, a Actor, r io.Reader, opt Impor
 	errs := &rowErrors{}
 	s.hashRoster(rows, opt.Progress) // slow: before the write transaction
 	sum := &UserImport{Rows: len(t.rows), Created: map[Role]int{}, Ignored: cols.ignored}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, rr := range rows {
 			_, err := s.insertUser(ctx, tx, a, rr.user, rr.hash)
 			switch {

@@ -44,10 +44,11 @@ func logTable() *syncTable {
 			'minority', ` + jbool("r.minority") + `, 'disability', ` + jbool("r.disability") + `,
 			'consent', ` + jbool("r.consent") + `, 'notes', r.notes, 'outcomes', json(r.outcomes),
 			'locked', ` + jbool("r.locked") + `, 'version', r.version, 'updated_at', r.updated_at)`,
-		pullFrom: `assistance_logs r`,
-		live:     `r.deleted = 0`,
-		parse:    parseLog,
-		apply:    applyLog,
+		pullFrom:   `assistance_logs r`,
+		live:       `r.deleted = 0`,
+		parse:      parseLog,
+		apply:      applyLog,
+		versionSQL: `SELECT version FROM assistance_logs WHERE id = ?1`,
 	}
 }
 
@@ -189,12 +190,10 @@ func applyLog(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	case cur.Locked && !a.CanEditLocked(tp.Path):
 		return *reject(CodeLocked), nil
 	}
-	v := p.nextSeq()
 	if m.Op == "delete" {
+		v := p.nextSeq()
+		p.s.touchLoaded(kindLog, m.ID, cur.state())
 		if err := p.exec(`UPDATE assistance_logs SET deleted = 1, version = ?, updated_at = ? WHERE id = ?`, v, p.now, m.ID); err != nil {
-			return Result{}, err
-		}
-		if err := p.exec(`DELETE FROM log_outcomes WHERE log_id = ?`, m.ID); err != nil {
 			return Result{}, err
 		}
 		return Result{Status: StatusApplied, Version: v}, p.tombstone(teamScope(cur.TeamID), "assistance_logs", m.ID, v)
@@ -211,6 +210,8 @@ func applyLog(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	if !a.CanWriteLog(TeamRow{TeamID: next.TeamID, TeamPath: tp.Path, CreatedBy: next.CreatedBy}) {
 		return *reject(CodeForbidden), nil
 	}
+	v := p.nextSeq()
+	p.s.touchLoaded(kindLog, m.ID, cur.state())
 	err = p.exec(`UPDATE assistance_logs SET village_id = ?, occurred_at = ?, citizen_ref = ?, citizen_name = ?,
 		age_band = ?, gender = ?, minority = ?, disability = ?, consent = ?, notes = ?, outcomes = ?, version = ?, updated_at = ?
 		WHERE id = ?`,
@@ -218,14 +219,6 @@ func applyLog(p *pushTx, m *Mutation, parsed any) (Result, error) {
 		next.Disability, next.Consent, next.Notes, next.Outcomes, v, p.now, m.ID)
 	if err != nil {
 		return Result{}, checkErr(err)
-	}
-	if f.Outcomes != nil {
-		if err := p.exec(`DELETE FROM log_outcomes WHERE log_id = ?`, m.ID); err != nil {
-			return Result{}, err
-		}
-		if err := p.insertOutcomes(m.ID, cur.TeamID, *f.Outcomes); err != nil {
-			return Result{}, err
-		}
 	}
 	return Result{Status: StatusApplied, Version: v}, nil
 }
@@ -256,6 +249,7 @@ func (p *pushTx) createLog(m *Mutation, f *logFields) (Result, error) {
 	l := logRow{ID: m.ID, TeamID: teamID, AreaID: tp.AreaID, CreatedBy: a.UserID, Outcomes: "[]"}
 	f.applyTo(&l)
 	v := p.nextSeq()
+	p.s.touchNew(kindLog, m.ID)
 	err = p.exec(`INSERT INTO assistance_logs (id, team_id, area_id, village_id, created_by, occurred_at, citizen_ref,
 		citizen_name, age_band, gender, minority, disability, consent, notes, outcomes, version, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -264,24 +258,17 @@ func (p *pushTx) createLog(m *Mutation, f *logFields) (Result, error) {
 	if err != nil {
 		return Result{}, checkErr(err)
 	}
-	if err := p.insertOutcomes(m.ID, teamID, *f.Outcomes); err != nil {
-		return Result{}, err
-	}
 	return Result{Status: StatusApplied, Version: v}, nil
 }
 
-// insertOutcomes writes the reporting rows of a log in one statement.
-func (p *pushTx) insertOutcomes(logID string, teamID int64, os []Outcome) error {
-	if len(os) == 0 {
-		return nil
+// state is what the fold reads of the log (fold_rules.go).
+func (l *logRow) state() *logState {
+	place := l.AreaID
+	if l.VillageID.Valid {
+		place = l.VillageID.Int64
 	}
-	q := `INSERT INTO log_outcomes (log_id, service, result, barrier, team_id) VALUES (?, ?, ?, ?, ?)`
-	args := []any{logID, os[0].Service, os[0].Result, nullStr(os[0].Barrier), teamID}
-	for _, o := range os[1:] {
-		q += `, (?, ?, ?, ?, ?)`
-		args = append(args, logID, o.Service, o.Result, nullStr(o.Barrier), teamID)
-	}
-	return p.exec(q, args...)
+	return &logState{ID: l.ID, Team: l.TeamID, Place: place, Day: vnDayOf(l.OccurredAt), Ref: l.CitizenRef.String,
+		Outcomes: parseOutcomesJSON(l.Outcomes), Live: !l.Deleted, Version: l.Version, OccurredAt: l.OccurredAt}
 }
 
 // checkVillage: a village must lie in the team's area subtree.

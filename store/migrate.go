@@ -62,7 +62,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: database is at version %d, this binary knows %d: refusing to run an older binary", current, len(ms))
 	}
 	for _, m := range ms[current:] {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.directTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}

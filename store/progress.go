@@ -24,10 +24,11 @@ func progressTable() *syncTable {
 		pullCols: `json_object('id', r.id, 'team_id', r.team_id, 'area_id', r.area_id, 'created_by', r.created_by,
 			'indicator', r.indicator, 'as_of', r.as_of, 'value', r.value, 'note', r.note, 'corrects', r.corrects,
 			'void', ` + jbool("r.void") + `, 'version', r.version, 'updated_at', r.updated_at)`,
-		pullFrom: `progress_reports r`,
-		live:     `1`,
-		parse:    parseProgress,
-		apply:    applyProgress,
+		pullFrom:   `progress_reports r`,
+		live:       `1`,
+		parse:      parseProgress,
+		apply:      applyProgress,
+		versionSQL: `SELECT version FROM progress_reports WHERE id = ?1`,
 	}
 }
 
@@ -114,6 +115,9 @@ func applyProgress(p *pushTx, m *Mutation, parsed any) (Result, error) {
 			return *reject(CodeForbidden), nil
 		}
 		v := p.nextSeq()
+		if err := p.s.touch(p.ctx, p.tx, kindProgress, m.ID); err != nil {
+			return Result{}, err
+		}
 		err = p.exec(`UPDATE progress_reports SET void = ?, voided_by = ?, version = ?, updated_at = ? WHERE id = ?`,
 			*f.Void, a.UserID, v, p.now, m.ID)
 		return Result{Status: StatusApplied, Version: v}, err
@@ -149,6 +153,7 @@ func applyProgress(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	note := ""
 	set(&note, f.Note)
 	v := p.nextSeq()
+	p.s.touchNew(kindProgress, m.ID)
 	err = p.exec(`INSERT INTO progress_reports (id, team_id, area_id, created_by, indicator, as_of, value, note, corrects,
 		version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, teamID, tp.AreaID, a.UserID, *f.Indicator, *f.AsOf, *f.Value, note, corrects, v, p.now, p.now)

@@ -59,7 +59,7 @@ func (s *Store) ClaimPush(ctx context.Context, now time.Time, lease time.Duratio
 	}
 	until := ts(now.Add(lease))
 	var batches []PushBatch
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		batches = nil
 		rows, err := tx.QueryContext(ctx, `
 			UPDATE push_outbox SET state = 'sending', attempts = attempts + 1, lease_until = ?1, next_attempt_at = ?1, updated_at = ?2
@@ -180,7 +180,7 @@ type PushResult struct {
 // how many tokens it invalidated.
 func (s *Store) RecordPush(ctx context.Context, now time.Time, results []PushResult) (int, error) {
 	invalidated := 0
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		invalidated = 0
 		upd, err := tx.PrepareContext(ctx, `
 			UPDATE push_outbox SET state = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?, message_id = ?,
@@ -224,7 +224,7 @@ func (s *Store) RecordPush(ctx context.Context, now time.Time, results []PushRes
 // the queued pushes to it. It reports whether the token was cleared.
 func (s *Store) InvalidatePushToken(ctx context.Context, deviceID, token, reason string) (bool, error) {
 	var n int
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		n, err = s.invalidateToken(ctx, tx, s.now(), deviceID, token, reason)
 		return err
@@ -251,7 +251,7 @@ func (s *Store) invalidateToken(ctx context.Context, tx *sql.Tx, now time.Time, 
 func (s *Store) PruneTokens(ctx context.Context) (int, error) {
 	now := s.now()
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE devices SET push_token = NULL, push_token_updated_at = ?
 			WHERE push_token IS NOT NULL AND max(last_seen_at, COALESCE(push_token_updated_at, '')) < ?`,
 			ts(now), ts(now.Add(-TokenDeadAfter)))

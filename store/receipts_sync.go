@@ -34,13 +34,14 @@ func receiptTable() *syncTable {
 			'author', (SELECT u.name FROM users u WHERE u.id = an.author_id),
 			'published_at', an.published_at, 'expires_at', an.expires_at,
 			'read_at', r.read_at, 'acked_at', r.acked_at, 'version', r.version)`,
-		pullFrom: `announcement_receipts r JOIN announcements an ON an.id = r.announcement_id`,
-		idCol:    `r.announcement_id`,
-		pageKey:  `r.announcement_id`,
-		live:     `an.status = 'published'`,
-		validID:  validAnnouncementID,
-		parse:    parseReceipt,
-		apply:    applyReceipt,
+		pullFrom:   `announcement_receipts r JOIN announcements an ON an.id = r.announcement_id`,
+		idCol:      `r.announcement_id`,
+		pageKey:    `r.announcement_id`,
+		live:       `an.status = 'published'`,
+		validID:    validAnnouncementID,
+		parse:      parseReceipt,
+		apply:      applyReceipt,
+		versionSQL: `SELECT version FROM announcement_receipts WHERE announcement_id = ?1 AND user_id = ?2`,
 	}
 }
 

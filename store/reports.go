@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -295,78 +294,61 @@ func (s *Store) report(ctx context.Context, a Actor, q ReportQuery, detailLimit 
 
 // areaFigures calls add for every area rollup row of area over [from, to]
 // of the metrics (nil: AllMetrics; see ReportQuery.Metrics): a range scan
-// of the primary key per metric, key and span (days, months, years; at
-// most five spans). The keys of a whole metric are those of its year rows
-// (every change writes a day, a month and a year row).
+// of the primary key per series (a metric and key of rollup_series) and
+// span (days, months, years; at most five spans).
 func areaFigures(ctx context.Context, tx *sql.Tx, areaID int64, from, to string, metrics []string, add func(bucket int64, metric, key string, n float64)) error {
 	if metrics == nil {
 		metrics = AllMetrics
 	}
-	var pairs [][2]string
-	var whole []any
-	for _, m := range metrics {
-		if metric, key, ok := strings.Cut(m, ":"); ok {
-			pairs = append(pairs, [2]string{metric, key})
-		} else {
-			whole = append(whole, m)
-		}
-	}
-	if len(whole) > 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT metric, key FROM area_rollups WHERE area_id = ? AND grain = 'y'
-			AND metric IN (?`+strings.Repeat(", ?", len(whole)-1)+`)`, append([]any{areaID}, whole...)...)
-		if err != nil {
-			return fmt.Errorf("report figures: %w", err)
-		}
-		for rows.Next() {
-			var p [2]string
-			if err := rows.Scan(&p[0], &p[1]); err != nil {
-				rows.Close()
-				return fmt.Errorf("report figures: %w", err)
-			}
-			pairs = append(pairs, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("report figures: %w", err)
-		}
-	}
-	if len(pairs) == 0 {
-		return nil
-	}
-	keys, err := json.Marshal(pairs)
+	dict, err := loadSeries(ctx, tx)
 	if err != nil {
-		return err
+		return fmt.Errorf("report figures: %w", err)
 	}
-	for _, sp := range spans(from, to) {
-		rows, err := tx.QueryContext(ctx, `SELECT r.bucket_id, r.metric, r.key, r.n FROM json_each(?3) k
-			CROSS JOIN area_rollups r ON r.area_id = ?1 AND r.grain = ?2 AND r.metric = k.value ->> 0 AND r.key = k.value ->> 1
-				AND r.period BETWEEN ?4 AND ?5`, areaID, sp.grain, string(keys), sp.lo, sp.hi)
-		if err != nil {
-			return fmt.Errorf("report figures: %w", err)
+	names := map[int64][2]string{}
+	for mk, id := range dict {
+		for _, m := range metrics {
+			metric, key, one := strings.Cut(m, ":")
+			if mk[0] == metric && (!one || mk[1] == key) {
+				names[id] = mk
+			}
 		}
-		for rows.Next() {
-			var bucket int64
-			var metric, key string
-			var n float64
-			if err := rows.Scan(&bucket, &metric, &key, &n); err != nil {
-				rows.Close()
+	}
+	ids := make([]int64, 0, len(names))
+	for id := range names {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, sp := range spans(from, to) {
+		lo, hi := spanPeriods(sp)
+		for _, series := range ids {
+			rows, err := tx.QueryContext(ctx, `SELECT bucket_id, n FROM area_rollups
+				WHERE area_id = ? AND series = ? AND period BETWEEN ? AND ?`, areaID, series, lo, hi)
+			if err != nil {
 				return fmt.Errorf("report figures: %w", err)
 			}
-			add(bucket, metric, key, n)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("report figures: %w", err)
+			for rows.Next() {
+				var bucket int64
+				var n float64
+				if err := rows.Scan(&bucket, &n); err != nil {
+					rows.Close()
+					return fmt.Errorf("report figures: %w", err)
+				}
+				add(bucket, names[series][0], names[series][1], n)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("report figures: %w", err)
+			}
 		}
 	}
 	return nil
 }
 
 // teamDetailSQL reads every team rollup row of the subtree's teams (or
-// team ?6) in a span.
-const teamDetailSQL = `SELECT r.team_id, r.metric, r.key, r.n FROM teams t JOIN areas a ON a.id = t.area_id
-	JOIN team_rollups r ON r.team_id = t.id AND r.grain = ?1 AND r.period BETWEEN ?2 AND ?3
-	WHERE a.path >= ?4 AND a.path < ?5 AND (?6 = 0 OR t.id = ?6)`
+// team ?5) over a period range (one grain: see spanPeriods).
+const teamDetailSQL = `SELECT r.team_id, r.series, r.n FROM teams t JOIN areas a ON a.id = t.area_id
+	JOIN team_rollups r ON r.team_id = t.id AND r.period BETWEEN ?1 AND ?2
+	WHERE a.path >= ?3 AND a.path < ?4 AND (?5 = 0 OR t.id = ?5)`
 
 // teamTotalsSQL reads the headline figures of the subtree's teams (or team
 // ?4) over [?1, ?2] from their running totals (0009): the totals at the
@@ -390,21 +372,29 @@ func teamFigures(ctx context.Context, tx *sql.Tx, path string, only int64, from,
 	if !detail {
 		return teamTotals(ctx, tx, lo, hi, only, from, to, teams)
 	}
+	dict, err := loadSeries(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("report teams: %w", err)
+	}
+	names := make(map[int64][2]string, len(dict))
+	for mk, id := range dict {
+		names[id] = mk
+	}
 	for _, sp := range spans(from, to) {
-		rows, err := tx.QueryContext(ctx, teamDetailSQL, sp.grain, sp.lo, sp.hi, lo, hi, only)
+		plo, phi := spanPeriods(sp)
+		rows, err := tx.QueryContext(ctx, teamDetailSQL, plo, phi, lo, hi, only)
 		if err != nil {
 			return fmt.Errorf("report teams: %w", err)
 		}
 		for rows.Next() {
-			var team int64
-			var metric, key string
+			var team, series int64
 			var n float64
-			if err := rows.Scan(&team, &metric, &key, &n); err != nil {
+			if err := rows.Scan(&team, &series, &n); err != nil {
 				rows.Close()
 				return fmt.Errorf("report teams: %w", err)
 			}
 			if t := teams[team]; t != nil {
-				t.add(metric, key, n)
+				t.add(names[series][0], names[series][1], n)
 			}
 		}
 		rows.Close()

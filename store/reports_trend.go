@@ -22,8 +22,10 @@ const MaxTrendWeeks = 53
 // team ?1's own work (like a member's report) by day from ?2 to ?3.
 const (
 	weeklySQL     = `SELECT week, key, n FROM area_trend WHERE area_id = ?1 AND week BETWEEN ?2 AND ?3`
-	teamWeeklySQL = `SELECT period, key, n FROM team_rollups
-		WHERE team_id = ?1 AND grain = 'd' AND period BETWEEN ?2 AND ?3 AND metric = 'first'`
+	teamWeeklySQL = `SELECT substr(CAST(r.period AS TEXT), 1, 4) || '-' || substr(CAST(r.period AS TEXT), 5, 2) || '-' ||
+			substr(CAST(r.period AS TEXT), 7, 2), s.key, r.n
+		FROM team_rollups r JOIN rollup_series s ON s.id = r.series
+		WHERE r.team_id = ?1 AND r.period BETWEEN ?2 AND ?3 AND s.metric = 'first'`
 )
 
 // WeeklyReached is the trend of an area over the weeks weeks ending with
@@ -54,7 +56,9 @@ func (s *Store) WeeklyReached(ctx context.Context, a Actor, areaID int64, to str
 	}
 	q, args := weeklySQL, []any{ar.ID, first.Format(time.DateOnly), monday.Format(time.DateOnly)}
 	if onlyTeam != 0 {
-		q, args = teamWeeklySQL, []any{onlyTeam, first.Format(time.DateOnly), monday.AddDate(0, 0, 6).Format(time.DateOnly)}
+		lo, _, _ := dayPeriod(first.Format(time.DateOnly))
+		hi, _, _ := dayPeriod(monday.AddDate(0, 0, 6).Format(time.DateOnly))
+		q, args = teamWeeklySQL, []any{onlyTeam, lo, hi}
 	}
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {

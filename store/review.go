@@ -42,7 +42,7 @@ func (s *Store) reviewTarget(ctx context.Context, tx *sql.Tx, a Actor, table, id
 // longer change it (they get `locked`). The status field's version is
 // recorded as for a pushed change, so field merge stays consistent.
 func (s *Store) LockSession(ctx context.Context, a Actor, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, _, err := s.reviewTarget(ctx, tx, a, "training_sessions", id); err != nil {
 			return err
 		}
@@ -61,6 +61,9 @@ func (s *Store) LockSession(ctx context.Context, a Actor, id string) error {
 		if err != nil {
 			return err
 		}
+		if err := s.touch(ctx, tx, kindSession, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE training_sessions SET status = 'locked',
 			field_versions = json_set(field_versions, '$.status', json_object('v', ?1, 'by', ?2)),
 			updated_by = ?2, version = ?1, updated_at = ?3 WHERE id = ?4`, v, a.UserID, ts(s.now()), id)
@@ -74,12 +77,15 @@ func (s *Store) LockSession(ctx context.Context, a Actor, id string) error {
 // VoidProgress voids (or restores) a progress report; a void report counts
 // nowhere. Reports stay append-only: this is the one change allowed.
 func (s *Store) VoidProgress(ctx context.Context, a Actor, id string, void bool) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, _, err := s.reviewTarget(ctx, tx, a, "progress_reports", id); err != nil {
 			return err
 		}
 		v, err := nextSeq(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := s.touch(ctx, tx, kindProgress, id); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE progress_reports SET void = ?, voided_by = ?, version = ?, updated_at = ? WHERE id = ?`,
@@ -96,12 +102,15 @@ func (s *Store) ResolveConflict(ctx context.Context, a Actor, id, resolution str
 	if len([]rune(resolution)) > 1000 {
 		return fmt.Errorf("resolution is too long: %w", ErrInvalid)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, _, err := s.reviewTarget(ctx, tx, a, "sync_conflicts", id); err != nil {
 			return err
 		}
 		v, err := nextSeq(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := s.touch(ctx, tx, kindConflict, id); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE sync_conflicts SET resolved = 1, resolution = ?, resolved_by = ?, version = ?, updated_at = ?

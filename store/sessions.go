@@ -50,10 +50,11 @@ func sessionTable() *syncTable {
 			'status', r.status, 'place', r.place, 'topics', json(r.topics), 'scheduled_at', r.scheduled_at,
 			'held_at', r.held_at, 'facilitators', json(r.facilitators), 'attendees', r.attendees, 'women', r.women,
 			'minority', r.minority, 'elderly', r.elderly, 'notes', r.notes, 'version', r.version, 'updated_at', r.updated_at)`,
-		pullFrom: `training_sessions r`,
-		live:     `r.deleted = 0`,
-		parse:    parseSession,
-		apply:    applySession,
+		pullFrom:   `training_sessions r`,
+		live:       `r.deleted = 0`,
+		parse:      parseSession,
+		apply:      applySession,
+		versionSQL: `SELECT version FROM training_sessions WHERE id = ?1`,
 	}
 }
 
@@ -172,6 +173,9 @@ func applySession(p *pushTx, m *Mutation, parsed any) (Result, error) {
 		return *reject(CodeLocked), nil
 	}
 	v := p.nextSeq()
+	if err := p.s.touch(p.ctx, p.tx, kindSession, m.ID); err != nil {
+		return Result{}, err
+	}
 	if m.Op == "delete" {
 		if err := p.exec(`UPDATE training_sessions SET deleted = 1, version = ?, updated_at = ? WHERE id = ?`, v, p.now, m.ID); err != nil {
 			return Result{}, err
@@ -255,6 +259,7 @@ func (p *pushTx) createSession(m *Mutation, sp *sessionPatch) (Result, error) {
 		return *reject(CodeForbidden, "status", "only a coordinator locks a session"), nil
 	}
 	v := p.nextSeq()
+	p.s.touchNew(kindSession, m.ID)
 	fv := map[string]fieldVersion{}
 	for k, val := range sp.Values {
 		vals[k] = json.RawMessage(val)
@@ -275,6 +280,7 @@ func (p *pushTx) createSession(m *Mutation, sp *sessionPatch) (Result, error) {
 func (p *pushTx) conflict(teamID int64, tbl, rowID, field, lost, won string, lostBy int64) (string, error) {
 	id := uuid.NewString()
 	v := p.nextSeq()
+	p.s.touchNew(kindConflict, id)
 	err := p.exec(`INSERT INTO sync_conflicts (id, team_id, tbl, row_id, field, lost_value, won_value, lost_by, won_by,
 		device_id, mid, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, teamID, tbl, rowID, field, lost, won, nullInt(lostBy), p.actor.UserID, nullStr(p.actor.DeviceID),

@@ -40,7 +40,7 @@ func (s *Store) Secret(ctx context.Context, key, given string) (string, error) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	v = hex.EncodeToString(b)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// Another process may have raced us: keep the first value.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING`, key, v); err != nil {
 			return err

@@ -32,7 +32,7 @@ func TestStmtCache(t *testing.T) {
 	}
 	errUndo := errors.New("undo")
 	for i, key := range []string{"first", "second"} {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := s.wstmts.exec(ctx, tx, ins, key, "v"); err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -42,6 +43,9 @@ type Store struct {
 
 	citizenKey string                // HMAC key for citizen refs (never logged)
 	tables     map[string]*syncTable // the sync registry, see syncTables
+
+	w       *writer // every write transaction: group commit (writer.go)
+	curFold *txFold // the fold of the write transaction running on w (fold.go)
 }
 
 // Options tunes Open; the zero value is fine.
@@ -51,6 +55,9 @@ type Options struct {
 	// CitizenKey is the secret for citizen reference hashes; when empty it is
 	// generated once and kept in settings (key "citizen_key").
 	CitizenKey string
+	// Logger receives the store's rare warnings (a write group that failed
+	// as a whole); nil discards them.
+	Logger *slog.Logger
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -61,6 +68,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	common := []string{
 		"busy_timeout(10000)", // first: wait for locks instead of failing with SQLITE_BUSY
@@ -80,7 +90,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		"query_only(1)", // the read pool can never write by mistake
 	), "")
 
-	if err := registerDigestFuncs(); err != nil { // before any connection: migrations and triggers call them
+	if err := registerDigestFuncs(); err != nil { // before any connection: migration 0007's backfill calls them
 		return nil, err
 	}
 	w, err := sql.Open("sqlite", writeDSN)
@@ -108,6 +118,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	r.SetMaxIdleConns(opt.ReadConns)
 	s.read = r
 	s.rstmts = newStmtCache(r)
+	s.w = newWriter(s, opt.Logger)
 	if s.citizenKey, err = s.Secret(ctx, "citizen_key", opt.CitizenKey); err != nil {
 		s.Close()
 		return nil, err
@@ -127,8 +138,12 @@ func dsn(path string, pragmas []string, txlock string) string {
 	return "file:" + path + "?" + v.Encode()
 }
 
-// Close closes both pools.
+// Close stops the writer (the running group commits; queued writes get
+// ErrClosed) and closes both pools.
 func (s *Store) Close() error {
+	if s.w != nil {
+		s.w.stop()
+	}
 	s.wstmts.close()
 	if s.rstmts != nil {
 		s.rstmts.close()
@@ -192,8 +207,31 @@ func isForeignKey(err error) bool {
 	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY)
 }
 
-// tx runs fn in one write transaction.
-func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// tx runs fn in a write transaction: a job of the writer, which commits it
+// with the other writes waiting at the time (writer.go), after folding the
+// rows it touched into the derived tables (fold.go). fn gets a context
+// without the caller's cancellation (see writer.go) and may run twice (if
+// its group fails as a whole, each job runs again alone): it must keep no
+// effect outside tx but its result.
+func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.w.do(ctx, 1, false, fn)
+}
+
+// weightedTx is tx for a job worth weight mutations (a push), so a group
+// stays bounded.
+func (s *Store) weightedTx(ctx context.Context, weight int, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.w.do(ctx, weight, false, fn)
+}
+
+// soloTx runs fn alone in its own transaction with the caller's context
+// (cancellable): bulk loads and rebuilds, too long to share a group.
+func (s *Store) soloTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.w.do(ctx, groupMaxWeight, true, fn)
+}
+
+// directTx runs fn in a write transaction outside the writer: migrations,
+// before the writer starts.
+func (s *Store) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer s.wstmts.fill(ctx) // after the transaction ends: it holds the one connection
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {

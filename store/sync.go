@@ -42,6 +42,7 @@ const (
 	CodeLocked      = "locked"
 	CodeReadOnly    = "read_only"
 	CodeGroupFailed = "group_failed"
+	CodeMidReused   = "mid_reused"
 )
 
 // Mutation is one entry of a push: a field patch on one row.
@@ -125,6 +126,10 @@ type syncTable struct {
 	// Both nil: phones get read_only.
 	parse func(s *Store, m *Mutation, c *catalog, now time.Time) (any, *Result)
 	apply func(p *pushTx, m *Mutation, parsed any) (Result, error)
+	// versionSQL reads a row's current version (args: the pushed id ?1,
+	// the actor's user id ?2), so a base_version from the future is
+	// refused before apply.
+	versionSQL string
 }
 
 func (s *Store) syncTables() map[string]*syncTable {
@@ -242,7 +247,7 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalog, error) {
 // SetSyncRulesChanged makes every cursor older than now reset: call it after
 // a server-side change of what a scope contains.
 func (s *Store) SetSyncRulesChanged(ctx context.Context) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		v, err := nextSeq(ctx, tx)
 		if err != nil {
 			return err
@@ -257,7 +262,7 @@ func (s *Store) SetSyncRulesChanged(ctx context.Context) error {
 // results older than their retention, as of now. Cursors from before the
 // newest pruned tombstone then get a reset.
 func (s *Store) PruneSync(ctx context.Context, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var maxSeq sql.NullInt64
 		cut := ts(now.Add(-TombstoneHorizon))
 		if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM tombstones WHERE created_at < ?`, cut).Scan(&maxSeq); err != nil {

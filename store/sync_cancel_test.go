@@ -10,13 +10,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// A push whose context ends in the middle of its write transaction (the
-// request's deadline, a shutdown) reports ErrUnavailable and commits
-// nothing: a phone told the push failed can never find it applied. The
-// retry applies every mutation once. The context is cancelled from the
-// store's clock, which the push reads before each mutation, so the cut
-// lands inside the transaction at a chosen mutation, with no sleeping.
-func TestPushCancelledMidwayCommitsNothing(t *testing.T) {
+// A push is either applied whole or not at all, and the phone is told
+// which: a push whose context ends before it reaches the writer
+// (the request's deadline, a shutdown) reports ErrUnavailable and commits
+// nothing; once its transaction has started it runs to the end (a
+// cancelled statement would make SQLite roll back the whole group of
+// pushes it shares a transaction with) and reports its results. Either
+// way the retry applies every mutation once. The context is cancelled from
+// the store's clock, read once before the transaction and before each
+// mutation inside it, so the cut lands at a chosen point, with no sleeping.
+func TestPushCancelledMidwayIsAllOrNothing(t *testing.T) {
 	for _, cut := range []int{1, 2, 7, 20} {
 		var (
 			mu     sync.Mutex
@@ -42,14 +45,11 @@ func TestPushCancelledMidwayCommitsNothing(t *testing.T) {
 		mu.Lock()
 		calls, cancel = 0, c
 		mu.Unlock()
-		_, err := s.Push(ctx, a, PushRequest{DeviceID: a.DeviceID, Mutations: muts, SoftDeadline: base.Add(time.Hour)})
+		res, err := s.Push(ctx, a, PushRequest{DeviceID: a.DeviceID, Mutations: muts, SoftDeadline: base.Add(time.Hour)})
 		mu.Lock()
 		cancel = nil
 		mu.Unlock()
 		c()
-		if !errors.Is(err, ErrUnavailable) {
-			t.Fatalf("cut at clock reading %d: err = %v, want ErrUnavailable", cut, err)
-		}
 		counts := func() []int {
 			var logs, results, lastMid int
 			s.read.QueryRow(`SELECT count(*) FROM assistance_logs`).Scan(&logs)
@@ -57,10 +57,19 @@ func TestPushCancelledMidwayCommitsNothing(t *testing.T) {
 			s.read.QueryRow(`SELECT COALESCE((SELECT last_mid FROM devices WHERE id = ?), 0)`, a.DeviceID).Scan(&lastMid)
 			return []int{logs, results, lastMid}
 		}
-		if diff := cmp.Diff([]int{0, 0, 0}, counts()); diff != "" {
-			t.Errorf("cut at clock reading %d: logs, results, last_mid after a failed push (-want +got):\n%s", cut, diff)
+		want := []int{20, 20, 20}
+		if cut == 1 { // before the transaction: nothing happens
+			if !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("cut at clock reading %d: err = %v, want ErrUnavailable", cut, err)
+			}
+			want = []int{0, 0, 0}
+		} else if err != nil || res.LastMid != 20 || len(res.Results) != 20 {
+			t.Fatalf("cut at clock reading %d (inside the transaction): err = %v, %+v; want all 20 applied", cut, err, res)
 		}
-		res, err := s.Push(context.Background(), a, PushRequest{DeviceID: a.DeviceID, Mutations: muts})
+		if diff := cmp.Diff(want, counts()); diff != "" {
+			t.Errorf("cut at clock reading %d: logs, results, last_mid after the push (-want +got):\n%s", cut, diff)
+		}
+		res, err = s.Push(context.Background(), a, PushRequest{DeviceID: a.DeviceID, Mutations: muts})
 		if err != nil {
 			t.Fatal(err)
 		}

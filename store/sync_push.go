@@ -1,13 +1,17 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -138,8 +142,14 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		parsed[i], pre[i] = s.parseMutation(&muts[i], cat, now)
 	}
 
+	hashes := make([]string, len(muts))
+	for i := range muts {
+		hashes[i] = mutationHash(&muts[i])
+	}
 	resp := &PushResponse{ServerTime: now, Results: make([]Result, 0, len(muts))}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.weightedTx(ctx, len(muts), func(ctx context.Context, tx *sql.Tx) error {
+		// This may run twice (group commit): start from nothing.
+		resp.Results, resp.RetryAfter, resp.LastMid = resp.Results[:0], 0, 0
 		p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}}
 		lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
 		if err != nil {
@@ -158,9 +168,15 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		}
 		start := 0
 		for ; start < len(muts) && muts[start].Mid <= lastMid; start++ {
-			r, ok := stored[muts[start].Mid]
-			if !ok {
+			st, ok := stored[muts[start].Mid]
+			r := st.Result
+			switch {
+			case !ok:
 				r = Result{Mid: muts[start].Mid, Status: StatusDuplicate}
+			case st.Hash != "" && st.Hash != hashes[start]:
+				// The phone reused a mid for other work: refuse it visibly
+				// rather than answer with the first mutation's result.
+				r = Result{Mid: muts[start].Mid, Status: StatusRejected, Code: CodeMidReused}
 			}
 			resp.Results = append(resp.Results, r)
 		}
@@ -196,7 +212,7 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 			}
 		}
 		fresh = fresh[:processed]
-		if err := s.storeResults(ctx, tx, req.DeviceID, fresh, p.now); err != nil {
+		if err := s.storeResults(ctx, tx, req.DeviceID, fresh, hashes[start:], p.now); err != nil {
 			return err
 		}
 		resp.Results = append(resp.Results, fresh...)
@@ -236,6 +252,7 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 	if err := p.exec(`SAVEPOINT push_group`); err != nil {
 		return err
 	}
+	mark := p.s.folding().mark()
 	failed := -1
 	for _, i := range group {
 		m := &muts[i]
@@ -243,6 +260,10 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 		var r Result
 		if pre[i] != nil {
 			r = *pre[i]
+		} else if rej, err := p.checkBase(m); err != nil {
+			return fmt.Errorf("push %s %s: %w", m.Table, m.ID, err)
+		} else if rej != nil {
+			r = *rej
 		} else {
 			var err error
 			r, err = p.s.tables[m.Table].apply(p, m, parsed[i])
@@ -269,6 +290,7 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 	if failed < 0 {
 		return p.exec(`RELEASE push_group`)
 	}
+	p.s.folding().rollback(mark)
 	if err := p.exec(`ROLLBACK TO push_group`); err != nil {
 		return err
 	}
@@ -338,12 +360,19 @@ func (s *Store) deviceForPush(ctx context.Context, tx *sql.Tx, a Actor, req Push
 	return lastMid, err
 }
 
-func (s *Store) storedResults(ctx context.Context, tx *sql.Tx, device string, from, to int64) (map[int64]Result, error) {
-	out := map[int64]Result{}
+// storedResult is a processed mutation's stored result and content hash
+// ("" for results stored before hashes were kept).
+type storedResult struct {
+	Result Result
+	Hash   string
+}
+
+func (s *Store) storedResults(ctx context.Context, tx *sql.Tx, device string, from, to int64) (map[int64]storedResult, error) {
+	out := map[int64]storedResult{}
 	if to < from {
 		return out, nil
 	}
-	rows, err := s.wstmts.query(ctx, tx, `SELECT mid, result FROM sync_results WHERE device_id = ? AND mid BETWEEN ? AND ?`, device, from, to)
+	rows, err := s.wstmts.query(ctx, tx, `SELECT mid, result, COALESCE(hash, '') FROM sync_results WHERE device_id = ? AND mid BETWEEN ? AND ?`, device, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("stored results: %w", err)
 	}
@@ -351,40 +380,91 @@ func (s *Store) storedResults(ctx context.Context, tx *sql.Tx, device string, fr
 	for rows.Next() {
 		var mid int64
 		var b []byte
-		if err := rows.Scan(&mid, &b); err != nil {
+		var st storedResult
+		if err := rows.Scan(&mid, &b, &st.Hash); err != nil {
 			return nil, fmt.Errorf("stored results: %w", err)
 		}
-		var r Result
-		if err := json.Unmarshal(b, &r); err != nil {
+		if err := json.Unmarshal(b, &st.Result); err != nil {
 			return nil, fmt.Errorf("stored result %d: %w", mid, err)
 		}
-		out[mid] = r
+		out[mid] = st
 	}
 	return out, rows.Err()
 }
 
-// storeResults writes the results with one multi-row insert per 100 (at
-// most 100 statement shapes, all cached).
-func (s *Store) storeResults(ctx context.Context, tx *sql.Tx, device string, rs []Result, now string) error {
+// storeResults writes the results, with the hash of each mutation, with
+// one multi-row insert per 100 (at most 100 statement shapes, all cached).
+func (s *Store) storeResults(ctx context.Context, tx *sql.Tx, device string, rs []Result, hashes []string, now string) error {
 	for len(rs) > 0 {
 		n := min(len(rs), 100)
-		q := `INSERT INTO sync_results (device_id, mid, result, created_at) VALUES `
-		args := make([]any, 0, 4*n)
+		q := `INSERT INTO sync_results (device_id, mid, result, created_at, hash) VALUES `
+		args := make([]any, 0, 5*n)
 		for i, r := range rs[:n] {
 			if i > 0 {
 				q += ", "
 			}
-			q += "(?, ?, ?, ?)"
+			q += "(?, ?, ?, ?, ?)"
 			b, err := json.Marshal(r)
 			if err != nil {
 				return err
 			}
-			args = append(args, device, r.Mid, string(b), now)
+			args = append(args, device, r.Mid, string(b), now, hashes[i])
 		}
 		if _, err := s.wstmts.exec(ctx, tx, q, args...); err != nil {
 			return fmt.Errorf("store results: %w", err)
 		}
-		rs = rs[n:]
+		rs, hashes = rs[n:], hashes[n:]
 	}
 	return nil
+}
+
+// mutationHash identifies a mutation's content: a retry sends the same
+// content again under its mid; another content under a used mid is a
+// phone's bug (mid_reused). Field values are compared as compact JSON.
+func mutationHash(m *Mutation) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %q %q %q %d", m.Tx, m.Table, m.Op, m.ID, m.BaseVersion)
+	keys := make([]string, 0, len(m.Fields))
+	for k := range m.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var buf bytes.Buffer
+	for _, k := range keys {
+		buf.Reset()
+		if json.Compact(&buf, m.Fields[k]) != nil {
+			buf.Write(m.Fields[k])
+		}
+		fmt.Fprintf(h, " %q=%d:", k, buf.Len())
+		h.Write(buf.Bytes())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// checkBase refuses a patch or delete whose base_version is newer than the
+// row: the phone cannot have seen that version, and a merge against it
+// would miss the conflict it should record.
+func (p *pushTx) checkBase(m *Mutation) (*Result, error) {
+	t := p.s.tables[m.Table]
+	if m.BaseVersion <= 0 || m.Op == "create" || t.versionSQL == "" {
+		return nil, nil
+	}
+	args := []any{m.ID}
+	if strings.Contains(t.versionSQL, "?2") {
+		args = append(args, p.actor.UserID)
+	}
+	row, err := p.queryRow(t.versionSQL, args...)
+	if err != nil {
+		return nil, err
+	}
+	var v int64
+	if err := row.Scan(&v); errors.Is(err, sql.ErrNoRows) {
+		return nil, nil // the table's apply answers not_found
+	} else if err != nil {
+		return nil, err
+	}
+	if m.BaseVersion > v {
+		return reject(CodeValidation, "base_version", "is newer than the row's version"), nil
+	}
+	return nil, nil
 }

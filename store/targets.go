@@ -137,41 +137,12 @@ func loadIndicatorRule(ctx context.Context, q interface {
 	return r, nil
 }
 
-// numeratorSQL sums a metric's area rollups over one span of the period
-// (every bucket of the area: the weighted sum over its places).
-const numeratorSQL = `SELECT COALESCE(sum(n), 0) FROM area_rollups
-	WHERE area_id = ? AND grain = ? AND period BETWEEN ? AND ? AND metric = ? AND key = ?`
-
-const membersSQL = `SELECT COALESCE(sum(w.w), 0) FROM area_weights w JOIN teams t ON t.area_id = w.place_id
-	JOIN users u ON u.team_id = t.id WHERE w.area_id = ? AND u.active = 1 AND u.role IN ('member', 'team_lead')`
-
-// targetNumerator computes a target's numerator from the rollups.
-func targetNumerator(ctx context.Context, tx *sql.Tx, areaID int64, r indicatorRule, from, to string) (float64, error) {
-	var n float64
-	var err error
-	if r.metric == "members" {
-		err = tx.QueryRowContext(ctx, membersSQL, areaID).Scan(&n)
-	} else {
-		for _, sp := range spans(from, to) {
-			var x float64
-			if err = tx.QueryRowContext(ctx, numeratorSQL, areaID, sp.grain, sp.lo, sp.hi, r.metric, r.key).Scan(&x); err != nil {
-				break
-			}
-			n += x
-		}
-	}
-	if err != nil {
-		return 0, fmt.Errorf("target numerator: %w", err)
-	}
-	return n, nil
-}
-
 // CreateTarget sets a goal for an area and period. Admins anywhere;
 // coordinators for areas strictly below their root (their own area's
 // targets come from above).
 func (s *Store) CreateTarget(ctx context.Context, a Actor, n NewTarget) (*Target, error) {
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		id, err = s.insertTarget(ctx, tx, a, n, 0)
 		return err
@@ -208,10 +179,6 @@ func (s *Store) insertTarget(ctx context.Context, tx *sql.Tx, a Actor, n NewTarg
 	if err != nil {
 		return 0, err
 	}
-	num, err := targetNumerator(ctx, tx, n.AreaID, rule, from, to)
-	if err != nil {
-		return 0, err
-	}
 	v, err := nextSeq(ctx, tx)
 	if err != nil {
 		return 0, err
@@ -229,25 +196,17 @@ func (s *Store) insertTarget(ctx context.Context, tx *sql.Tx, a Actor, n NewTarg
 	if err != nil {
 		return 0, fmt.Errorf("create target: %w", checkErr(err))
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO target_progress (target_id, numerator, denominator, as_of, version)
-		SELECT ?1, ?2, CASE ?3 WHEN 'population' THEN population WHEN 'adults' THEN adults WHEN 'working_age' THEN working_age
-			WHEN 'households' THEN households ELSE 0 END, ?4, ?5 FROM areas WHERE id = ?6
-		ON CONFLICT (target_id) DO UPDATE SET numerator = excluded.numerator, denominator = excluded.denominator,
-			as_of = excluded.as_of, version = excluded.version`,
-		id, num, rule.denominator, now, v, n.AreaID)
+	// Numerator, denominator, value and status come from the fold
+	// (fold_targets.go), after the transaction's other changes.
+	_, err = tx.ExecContext(ctx, `INSERT INTO target_progress (target_id, as_of, version) VALUES (?, ?, ?)
+		ON CONFLICT (target_id) DO NOTHING`, id, now, v)
 	if err != nil {
 		return 0, fmt.Errorf("create target: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO team_targets (id, target_id, team_id, version)
-		SELECT ?1 || ':' || t.id, ?1, t.id, ?2 FROM teams t WHERE t.area_id = ?3
-		ON CONFLICT (id) DO UPDATE SET version = excluded.version`, id, v, n.AreaID)
-	if err != nil {
+	if err := s.addTeamTargets(ctx, tx, `g.id = ?`, id, v); err != nil {
 		return 0, fmt.Errorf("create target: %w", err)
 	}
-	// Value and status come from the progress trigger.
-	if _, err := tx.ExecContext(ctx, `UPDATE target_progress SET numerator = numerator WHERE target_id = ?`, id); err != nil {
-		return 0, fmt.Errorf("create target: %w", err)
-	}
+	s.foldEvent(evTarget, id)
 	return id, s.audit(ctx, tx, a, 0, "create", "target", id, map[string]any{"indicator": n.Indicator, "area_id": n.AreaID,
 		"starts_on": from, "ends_on": to, "goal": n.Goal, "parent_id": parentID})
 }
@@ -328,7 +287,7 @@ func (s *Store) UpdateTarget(ctx context.Context, a Actor, id int64, p TargetPat
 	if p.Goal != nil && (*p.Goal <= 0 || *p.Goal > 1e12) {
 		return nil, fmt.Errorf("goal must be positive: %w", ErrInvalid)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		path, err := s.targetPath(ctx, tx, a, id)
 		if err != nil {
 			return err
@@ -346,10 +305,8 @@ func (s *Store) UpdateTarget(ctx context.Context, a Actor, id int64, p TargetPat
 		if err != nil {
 			return fmt.Errorf("update target %d: %w", id, checkErr(err))
 		}
-		// The new goal changes the status: recompute and resend.
-		if _, err := tx.ExecContext(ctx, `UPDATE target_progress SET as_of = ?, version = ? WHERE target_id = ?`, now, v, id); err != nil {
-			return fmt.Errorf("update target %d: %w", id, err)
-		}
+		// The new goal changes the status: the fold computes it and resends.
+		s.foldEvent(evTarget, id)
 		return s.audit(ctx, tx, a, 0, "update", "target", id, p)
 	})
 	if err != nil {
@@ -360,7 +317,7 @@ func (s *Store) UpdateTarget(ctx context.Context, a Actor, id int64, p TargetPat
 
 // DeleteTarget removes a target; phones holding it get tombstones.
 func (s *Store) DeleteTarget(ctx context.Context, a Actor, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		path, err := s.targetPath(ctx, tx, a, id)
 		if err != nil {
 			return err
@@ -388,6 +345,9 @@ func (s *Store) DeleteTarget(ctx context.Context, a Actor, id int64) error {
 		rows.Close()
 		now := ts(s.now())
 		for _, r := range rs {
+			if err := s.touch(ctx, tx, kindTeamTarget, r.id); err != nil {
+				return err
+			}
 			v, err := nextSeq(ctx, tx)
 			if err != nil {
 				return err
@@ -414,4 +374,22 @@ func (s *Store) targetPath(ctx context.Context, tx *sql.Tx, a Actor, id int64) (
 		return "", fmt.Errorf("target %d: %w", id, err)
 	}
 	return path, nil
+}
+
+// addTeamTargets gives the teams sitting on a target's area the target's
+// row in their scope (team_targets), for the targets selected by where
+// (over targets g; one argument), at version v; existing rows are kept.
+func (s *Store) addTeamTargets(ctx context.Context, tx *sql.Tx, where string, arg any, v int64) error {
+	ids, err := scanColumn[string](tx.QueryContext(ctx, `SELECT g.id || ':' || t.id FROM targets g JOIN teams t ON t.area_id = g.area_id
+		WHERE `+where+` AND NOT EXISTS (SELECT 1 FROM team_targets x WHERE x.target_id = g.id AND x.team_id = t.id)`, arg))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		s.touchNew(kindTeamTarget, id)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO team_targets (id, target_id, team_id, version)
+		SELECT g.id || ':' || t.id, g.id, t.id, ? FROM targets g JOIN teams t ON t.area_id = g.area_id
+		WHERE `+where+` AND NOT EXISTS (SELECT 1 FROM team_targets x WHERE x.target_id = g.id AND x.team_id = t.id)`, v, arg)
+	return err
 }

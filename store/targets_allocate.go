@@ -26,7 +26,7 @@ func (s *Store) AllocateTarget(ctx context.Context, a Actor, parentID int64, met
 		return nil, fmt.Errorf("method must be proportional or equal: %w", ErrInvalid)
 	}
 	var ids []int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		path, err := s.targetPath(ctx, tx, a, parentID)
 		if err != nil {
 			return err

@@ -146,7 +146,7 @@ func (s *Store) Teams(ctx context.Context, a Actor, f TeamFilter) ([]Team, error
 // CreateTeam adds a team in an area the actor manages.
 func (s *Store) CreateTeam(ctx context.Context, a Actor, n NewTeam) (*Team, error) {
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		id, err = s.insertTeam(ctx, tx, a, n)
 		return err
@@ -178,6 +178,10 @@ func (s *Store) insertTeam(ctx context.Context, tx *sql.Tx, a Actor, n NewTeam) 
 	if err != nil {
 		return 0, fmt.Errorf("create team: %w", checkErr(err))
 	}
+	// The targets of the team's area reach its phones (its scope starts at 0).
+	if err := s.addTeamTargets(ctx, tx, `t.id = ?`, id, v); err != nil {
+		return 0, fmt.Errorf("create team: %w", err)
+	}
 	return id, s.audit(ctx, tx, a, 0, "create", "team", id, n)
 }
 
@@ -195,7 +199,7 @@ func (s *Store) areaPathFor(ctx context.Context, q querier, a Actor, areaID int6
 
 // UpdateTeam renames, moves (within the actor's reach) or (de)activates a team.
 func (s *Store) UpdateTeam(ctx context.Context, a Actor, id int64, p TeamPatch) (*Team, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := s.team(ctx, tx, id)
 		if err != nil {
 			return err
@@ -213,6 +217,12 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id int64, p TeamPatch) 
 			}
 			if !a.CanManageTeam(path) {
 				return fmt.Errorf("move team %d to area %d: %w", id, *p.AreaID, ErrForbidden)
+			}
+		}
+		if p.AreaID != nil && *p.AreaID != cur.AreaID {
+			// Its members count on its area (members per 100 residents).
+			if err := s.touchTeamMembers(ctx, tx, id); err != nil {
+				return err
 			}
 		}
 		set(&cur.AreaID, p.AreaID)
@@ -237,4 +247,19 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id int64, p TeamPatch) 
 		return nil, err
 	}
 	return s.team(ctx, s.read, id)
+}
+
+// touchTeamMembers records the team's users for the fold before a change
+// of the team moves them.
+func (s *Store) touchTeamMembers(ctx context.Context, tx *sql.Tx, team int64) error {
+	ids, err := scanColumn[int64](tx.QueryContext(ctx, `SELECT id FROM users WHERE team_id = ?`, team))
+	if err != nil {
+		return fmt.Errorf("team %d members: %w", team, err)
+	}
+	for _, id := range ids {
+		if err := s.touchMember(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -218,7 +219,7 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, n NewUser) (*User, erro
 	}
 	hash := s.hashPassword(n.Password) // slow: before the write transaction
 	var id int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		id, err = s.insertUser(ctx, tx, a, n, hash)
 		return err
@@ -257,6 +258,7 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, a Actor, n NewUser, 
 	} else if err != nil {
 		return 0, fmt.Errorf("create user: %w", checkErr(err))
 	}
+	s.touchNew(kindMember, strconv.FormatInt(id, 10))
 	n.Password = ""
 	n.Phone = phone
 	return id, s.audit(ctx, tx, a, 0, "create", "user", id, n)
@@ -277,7 +279,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) 
 		}
 		hash = s.hashPassword(*p.Password)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := s.user(ctx, tx, id)
 		if err != nil {
 			return err
@@ -314,6 +316,9 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) 
 			return err
 		}
 		now := ts(s.now())
+		if err := s.touchMember(ctx, tx, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `
 			UPDATE users SET name = ?, role = ?, team_id = ?, area_id = ?, gender = ?, active = ?, version = ?, updated_at = ?
 			WHERE id = ?`,
@@ -402,7 +407,7 @@ func (s *Store) ChangePassword(ctx context.Context, a Actor, old, new string) er
 		return fmt.Errorf("change password: %w", ErrUnauthenticated)
 	}
 	newHash := s.hashPassword(new)
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.setPassword(ctx, tx, a.UserID, newHash); err != nil {
 			return err
 		}

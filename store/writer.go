@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Group commit. SQLite has one writer, and with synchronous=FULL every
+// commit is an fsync: a push that waits for the writer behind seven others
+// waits for seven fsyncs and seven folds. So every write transaction of the
+// store (Store.tx) is a job handed to one goroutine, the writer, which runs
+// the jobs waiting at that moment together in one transaction: each job in
+// its own SAVEPOINT, then one fold of the derived tables (fold.go) and one
+// commit for the group. A job that fails rolls back its savepoint only and
+// gets its own error; the others commit. A group is bounded by mutations
+// and by time, so a phone never waits long behind a big one.
+//
+// A job runs with its caller's context stripped of cancellation: an
+// interrupted INSERT, UPDATE or DELETE makes SQLite roll back the whole
+// transaction, so one phone hanging up must not undo the others' work.
+// While a job is still queued, its caller's context can take it back.
+
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("store closed")
+
+const (
+	groupMaxWeight = 1000                   // mutations (a push counts its mutations, other writes 1)
+	groupMaxTime   = 150 * time.Millisecond // no job starts in a group older than this
+	jobQueued      = 0
+	jobRunning     = 1
+	jobAbandoned   = 2
+)
+
+// writeJob is one call of Store.tx waiting for, or running in, a group.
+type writeJob struct {
+	ctx    context.Context
+	fn     func(ctx context.Context, tx *sql.Tx) error
+	weight int
+	solo   bool // its own transaction, with its caller's context (bulk loads)
+	state  atomic.Int32
+	err    error
+	done   chan struct{}
+}
+
+type writer struct {
+	// statistics (WriterStats)
+	waiting atomic.Int64 // jobs handed to the writer and not finished
+	groups  atomic.Int64 // transactions committed or failed
+	njobs   atomic.Int64 // jobs run
+
+	s      *Store
+	log    *slog.Logger
+	jobs   chan *writeJob
+	quit   chan struct{}
+	exited chan struct{}
+	// gate is held by tests to make jobs queue up: the writer takes it
+	// before gathering a group.
+	gate sync.Mutex
+}
+
+func newWriter(s *Store, log *slog.Logger) *writer {
+	w := &writer{s: s, log: log, jobs: make(chan *writeJob, 4096), quit: make(chan struct{}), exited: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// stop lets the running group finish, fails the queued jobs with ErrClosed
+// and waits for the writer to exit.
+func (w *writer) stop() {
+	select {
+	case <-w.quit:
+	default:
+		close(w.quit)
+	}
+	<-w.exited
+}
+
+// do runs fn as a job and returns its error.
+func (w *writer) do(ctx context.Context, weight int, solo bool, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	j := &writeJob{ctx: ctx, fn: fn, weight: max(weight, 1), solo: solo, done: make(chan struct{})}
+	select {
+	case <-w.quit:
+		return ErrClosed
+	default:
+	}
+	w.waiting.Add(1)
+	defer w.waiting.Add(-1)
+	select {
+	case w.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.quit:
+		return ErrClosed
+	}
+	select {
+	case <-j.done:
+		return j.err
+	case <-ctx.Done():
+		if j.state.CompareAndSwap(jobQueued, jobAbandoned) {
+			return ctx.Err()
+		}
+	case <-w.exited:
+		if j.state.CompareAndSwap(jobQueued, jobAbandoned) {
+			return ErrClosed
+		}
+	}
+	<-j.done // started: it finishes (bounded work) and its result stands
+	return j.err
+}
+
+func (w *writer) loop() {
+	defer close(w.exited)
+	var queue []*writeJob
+	for {
+		if len(queue) == 0 {
+			select {
+			case j := <-w.jobs:
+				queue = append(queue, j)
+			case <-w.quit:
+				w.failQueued(nil)
+				return
+			}
+		}
+		w.gate.Lock()
+		w.gate.Unlock() //lint:ignore SA2001 a barrier: tests hold the gate to queue jobs up
+	gather:
+		for {
+			select {
+			case j := <-w.jobs:
+				queue = append(queue, j)
+			default:
+				break gather
+			}
+		}
+		queue = w.group(queue)
+		select {
+		case <-w.quit:
+			w.failQueued(queue)
+			return
+		default:
+		}
+	}
+}
+
+// failQueued ends the queued jobs with ErrClosed.
+func (w *writer) failQueued(queue []*writeJob) {
+	for {
+		select {
+		case j := <-w.jobs:
+			queue = append(queue, j)
+			continue
+		default:
+		}
+		break
+	}
+	for _, j := range queue {
+		if j.state.CompareAndSwap(jobQueued, jobRunning) {
+			j.err = ErrClosed
+		}
+		close(j.done)
+	}
+}
+
+// group runs a prefix of the queue as one transaction and returns the rest.
+func (w *writer) group(queue []*writeJob) []*writeJob {
+	for len(queue) > 0 && queue[0].state.Load() == jobAbandoned {
+		close(queue[0].done)
+		queue = queue[1:]
+	}
+	if len(queue) == 0 {
+		return nil
+	}
+	if queue[0].solo {
+		j := queue[0]
+		if j.state.CompareAndSwap(jobQueued, jobRunning) {
+			j.err = w.alone(j, j.ctx)
+		}
+		close(j.done)
+		return queue[1:]
+	}
+	n, weight := 0, 0
+	for n < len(queue) {
+		j := queue[n]
+		if n > 0 && (j.solo || weight+j.weight > groupMaxWeight) {
+			break
+		}
+		weight += j.weight
+		n++
+	}
+	ran, next, begun, err := w.run(queue[:n])
+	w.groups.Add(1)
+	w.njobs.Add(int64(len(ran)))
+	if err != nil && !begun {
+		// No transaction (the database stayed locked past busy_timeout):
+		// every job gets the error, a temporary fault.
+		for _, j := range ran {
+			j.err = err
+		}
+	} else if err != nil {
+		// The group as a whole failed (a savepoint, its fold or its
+		// commit): no job's work is kept. Run each again alone, so a job
+		// that made the fold fail fails by itself.
+		if len(ran) > 1 {
+			w.log.Warn("write group failed; running its jobs one by one", "jobs", len(ran), "err", err)
+		}
+		for _, j := range ran {
+			if len(ran) == 1 {
+				j.err = err
+			} else {
+				j.err = w.alone(j, context.WithoutCancel(j.ctx))
+			}
+		}
+	}
+	for _, j := range ran {
+		close(j.done)
+	}
+	// Jobs the group had no time for keep their place at the front.
+	return append(queue[next:n:n], queue[n:]...)
+}
+
+// run runs a prefix of jobs in one transaction, each in its own savepoint,
+// and folds and commits once. It returns the jobs it ran and the index of
+// the first job it did not reach (the group's time ran out). A job's own
+// error is in j.err; the returned error is the group's.
+func (w *writer) run(jobs []*writeJob) (ran []*writeJob, next int, begun bool, err error) {
+	s := w.s
+	start := time.Now()
+	defer s.wstmts.fill(context.Background()) // after the transaction: it holds the one connection
+	ctx := context.Background()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, j := range jobs {
+			if j.state.CompareAndSwap(jobQueued, jobRunning) {
+				ran = append(ran, j)
+			} else {
+				close(j.done)
+			}
+		}
+		return ran, len(jobs), false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	f := s.beginFold()
+	defer s.endFold()
+	for next < len(jobs) {
+		j := jobs[next]
+		if next > 0 && time.Since(start) > groupMaxTime {
+			break
+		}
+		next++
+		if !j.state.CompareAndSwap(jobQueued, jobRunning) {
+			close(j.done) // abandoned while queued
+			continue
+		}
+		ran = append(ran, j)
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT job`); err != nil {
+			return ran, next, true, err
+		}
+		mark := f.mark()
+		j.err = j.fn(context.WithoutCancel(j.ctx), tx)
+		if j.err != nil {
+			f.rollback(mark)
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO job`); err != nil {
+				return ran, next, true, err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE job`); err != nil {
+			return ran, next, true, err
+		}
+	}
+	if err := f.apply(ctx, tx); err != nil {
+		return ran, next, true, fmt.Errorf("fold: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return ran, next, true, fmt.Errorf("commit: %w", err)
+	}
+	return ran, next, true, nil
+}
+
+// alone runs one job in its own transaction with ctx.
+func (w *writer) alone(j *writeJob, ctx context.Context) error {
+	s := w.s
+	defer s.wstmts.fill(context.Background())
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	f := s.beginFold()
+	defer s.endFold()
+	if err := j.fn(ctx, tx); err != nil {
+		return err
+	}
+	if err := f.apply(ctx, tx); err != nil {
+		return fmt.Errorf("fold: %w", err)
+	}
+	return tx.Commit()
+}
+
+// WriterStats describes the writer (group commit) for metrics.
+type WriterStats struct {
+	Waiting int64 // writes waiting for the writer or running now
+	Groups  int64 // transactions run
+	Jobs    int64 // writes run in them
+}
+
+// WriterStats reads the writer's statistics.
+func (s *Store) WriterStats() WriterStats {
+	return WriterStats{Waiting: s.w.waiting.Load(), Groups: s.w.groups.Load(), Jobs: s.w.njobs.Load()}
+}
