@@ -206,6 +206,8 @@ func (c *firstsRun) recompute(next map[string]map[string]storedFirst) error {
 // write stores the firsts that changed and adds their moves to the deltas.
 func (c *firstsRun) write(stored, next map[string]map[string]storedFirst) error {
 	r := c.r
+	var upserts [][]any
+	var deletes []any
 	for _, ref := range keysSorted(next) {
 		blob, _ := hex.DecodeString(ref)
 		old, cur := stored[ref], next[ref]
@@ -232,16 +234,20 @@ func (c *firstsRun) write(stored, next map[string]map[string]storedFirst) error 
 			if has {
 				r.add(contribution{place: n.Place, team: n.Team, day: n.Day, metric: "first", key: k, n: 1}, 1)
 				d, _, _ := dayPeriod(n.Day)
-				_, err = r.f.s.wstmts.exec(r.ctx, r.tx, `INSERT INTO citizen_firsts (citizen_ref, series, day, place_id, team_id)
-					VALUES (?, ?, ?, ?, ?) ON CONFLICT (citizen_ref, series) DO UPDATE SET day = excluded.day,
-					place_id = excluded.place_id, team_id = excluded.team_id`, blob, series, d, n.Place, n.Team)
+				upserts = append(upserts, []any{blob, series, d, n.Place, n.Team})
 			} else {
-				_, err = r.f.s.wstmts.exec(r.ctx, r.tx, `DELETE FROM citizen_firsts WHERE citizen_ref = ? AND series = ?`, blob, series)
-			}
-			if err != nil {
-				return fmt.Errorf("fold: citizen firsts: %w", err)
+				deletes = append(deletes, blob, series)
 			}
 		}
+	}
+	err := insertRowsThen(r.ctx, r.f.s, r.tx, `INSERT INTO citizen_firsts (citizen_ref, series, day, place_id, team_id)`, 5, upserts,
+		` ON CONFLICT (citizen_ref, series) DO UPDATE SET day = excluded.day, place_id = excluded.place_id, team_id = excluded.team_id`)
+	for len(deletes) > 0 && err == nil {
+		_, err = r.f.s.wstmts.exec(r.ctx, r.tx, `DELETE FROM citizen_firsts WHERE citizen_ref = ? AND series = ?`, deletes[0], deletes[1])
+		deletes = deletes[2:]
+	}
+	if err != nil {
+		return fmt.Errorf("fold: citizen firsts: %w", err)
 	}
 	return nil
 }

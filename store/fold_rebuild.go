@@ -67,6 +67,18 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 		}
 		add := func(c contribution) { r.add(c, 1) }
 		// Logs, in citizen order: each citizen's firsts from all their logs.
+		var firstRows [][]any
+		flushFirsts := func(atLeast int) error {
+			if len(firstRows) < atLeast {
+				return nil
+			}
+			err := insertRows(ctx, s, tx, `INSERT INTO citizen_firsts (citizen_ref, series, day, place_id, team_id)`, 5, firstRows)
+			firstRows = firstRows[:0]
+			if err != nil {
+				return fmt.Errorf("rebuild: citizen firsts: %w", err)
+			}
+			return nil
+		}
 		done := 0
 		var ref string
 		var theirs []logState
@@ -87,12 +99,9 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 					return err
 				}
 				d, _, _ := dayPeriod(fst.Day)
-				if _, err := s.wstmts.exec(ctx, tx, `INSERT INTO citizen_firsts (citizen_ref, series, day, place_id, team_id)
-					VALUES (?, ?, ?, ?, ?)`, blob, series, d, fst.Place, fst.Team); err != nil {
-					return fmt.Errorf("rebuild: citizen firsts: %w", err)
-				}
+				firstRows = append(firstRows, []any{blob, series, d, fst.Place, fst.Team})
 			}
-			return nil
+			return flushFirsts(512)
 		}
 		// Without a citizen first, then by citizen (the partial index on
 		// citizen_ref gives the order without a sort of every log).
@@ -142,6 +151,9 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 			}
 		}
 		if err := firsts(); err != nil {
+			return err
+		}
+		if err := flushFirsts(0); err != nil {
 			return err
 		}
 		progress("logs", total, total)

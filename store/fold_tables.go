@@ -198,6 +198,12 @@ func lessDelta(a, b deltaKey) bool {
 // insertRows inserts rows with multi-row statements of at most 64 rows
 // (few prepared shapes).
 func insertRows(ctx context.Context, s *Store, tx *sql.Tx, head string, cols int, rows [][]any) error {
+	return insertRowsThen(ctx, s, tx, head, cols, rows, "")
+}
+
+// insertRowsThen is insertRows with a clause after the values (an upsert's
+// ON CONFLICT).
+func insertRowsThen(ctx context.Context, s *Store, tx *sql.Tx, head string, cols int, rows [][]any, tail string) error {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	for len(rows) > 0 {
 		n := min(len(rows), 64)
@@ -205,7 +211,7 @@ func insertRows(ctx context.Context, s *Store, tx *sql.Tx, head string, cols int
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + tail
 		if _, err := s.wstmts.exec(ctx, tx, q, args...); err != nil {
 			return err
 		}
