@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"toso/forms"
 	"toso/store"
 )
 
@@ -38,19 +39,19 @@ func (d *Dashboard) download(r *req) error {
 	if err != nil {
 		return err
 	}
-	r.c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", u.FileName(ext)))
-	write, ctype := d.store.WriteUpwardXLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	r.c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", forms.FileName(u, ext)))
+	write, ctype := forms.WriteUpwardXLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	if ext == "csv" {
-		write, ctype = d.store.WriteUpwardCSV, "text/csv; charset=utf-8"
+		write, ctype = forms.WriteUpwardCSV, "text/csv; charset=utf-8"
 	}
 	r.c.Set(fiber.HeaderContentType, ctype)
-	log, base := d.log, context.WithoutCancel(r.c.Context())
+	log, base, st, lang := d.log, context.WithoutCancel(r.c.Context()), d.store, forms.LangOf(r.lang)
 	return r.c.SendStreamWriter(func(w *bufio.Writer) {
 		// The request's context ends when the handler returns; the rows
 		// are read while the response streams.
 		ctx, cancel := context.WithTimeout(base, 5*time.Minute)
 		defer cancel()
-		if err := write(ctx, w, u); err != nil {
+		if err := write(ctx, w, st, u, lang); err != nil {
 			log.Warn("download", "ext", ext, "area", u.Area.ID, "err", err)
 		}
 		w.Flush()
