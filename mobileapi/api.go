@@ -98,6 +98,7 @@ func (a *API) Register(r fiber.Router) {
 	v1.Get("/users/:id", auth, a.getUser)
 	v1.Patch("/users/:id", auth, a.updateUser)
 	v1.Post("/users/import", auth, a.importUsers)
+	v1.Post("/completions/import", auth, a.importCompletions)
 
 	// Reports, targets and review (issue 4): all read rollups, all through
 	// the policy on store.Actor.

@@ -99,6 +99,14 @@ func reportRows() []authzRow {
 			want: want{un, ok, ok, ok, nf, fb, fb, fb, nf}},
 		{name: "XLSX export of commune B", method: "GET", path: fixed("/v1/reports/export.xlsx?area_id=%d"+period, idB),
 			want: want{un, ok, ok, nf, ok, nf, nf, nf, fb}},
+		{name: "import completions into commune B", method: "POST", path: static("/v1/completions/import"),
+			headers: []string{"Content-Type", "text/csv"},
+			body: func(e *testEnv, as string) any {
+				return []byte(fmt.Sprintf("Khóa học,Ngày hoàn thành,Mã xã,Số CCCD\nLàm quen với công nghệ số,2026-03-01,99002,0380900%05d\n",
+					slices.Index(roles[:], as)))
+			},
+			reread: reread("/v1/reports/summary?area_id=%d"+period, idB),
+			want:   want{un, ok, ok, 422, ok, fb, fb, fb, fb}},
 		{name: "list targets", method: "GET", path: static("/v1/targets"), want: want{un, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{name: "get target of village A1", method: "GET", path: fixed("/v1/targets/%d", tA1), want: want{un, ok, ok, ok, nf, ok, ok, nf, nf}},
 		{name: "get target of village B1", method: "GET", path: fixed("/v1/targets/%d", tB1), want: want{un, ok, ok, nf, ok, nf, nf, nf, ok}},
@@ -150,6 +158,20 @@ func reportExchanges(e *testEnv) []exchange {
 			exchange{name: kind + " outside scope", method: "GET", path: p(cB, "2026-01-01", "2026-12-31"), as: "coordA", want: 404},
 			exchange{name: kind + " to before from", method: "GET", path: p(cA, "2026-03-01", "2026-01-01"), as: "coordA", want: 422})
 	}
+	completions := func(lines ...string) []byte {
+		return []byte("Khóa học,Ngày hoàn thành,Mã xã,Số CCCD\n" + strings.Join(lines, "\n") + "\n")
+	}
+	csvType := []string{"Content-Type", "text/csv"}
+	xs = append(xs,
+		exchange{name: "import completions", method: "POST", path: "/v1/completions/import", as: "coordA", want: 200, headers: csvType,
+			body: completions("Làm quen với công nghệ số,2026-03-01,99001,038090001234")},
+		exchange{name: "import completions as a member", method: "POST", path: "/v1/completions/import", as: "memberA1", want: 403,
+			headers: csvType, body: completions("Làm quen với công nghệ số,2026-03-01,99001,038090001234")},
+		exchange{name: "import completions with bad rows", method: "POST", path: "/v1/completions/import", as: "coordA", want: 422,
+			headers: csvType, body: completions("Làm quen với công nghệ số,2026-03-01,99002,038090001234", ",x,99001,12")},
+		exchange{name: "import completions as an image", method: "POST", path: "/v1/completions/import", as: "coordA", want: 415,
+			headers: []string{"Content-Type", "image/png"}, body: []byte("\x89PNG")},
+	)
 	return append(xs,
 		exchange{name: "list targets", method: "GET", path: "/v1/targets?indicator=vneid_l2_activated&from=2026-01-01&to=2026-12-31", as: "coordA", want: 200},
 		exchange{name: "list targets malformed limit", method: "GET", path: "/v1/targets?limit=ten", as: "coordA", want: 400, invalid: true},

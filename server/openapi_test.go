@@ -138,6 +138,9 @@ type exchange struct {
 	// invalid marks a request the document itself rules out (the server
 	// must then refuse it); every other request must conform.
 	invalid bool
+	// headers are extra request headers (name, value, ...), e.g. a file's
+	// Content-Type.
+	headers []string
 }
 
 func (e *testEnv) tokenFor(as string) string {
@@ -154,7 +157,7 @@ func (e *testEnv) tokenFor(as string) string {
 // answer itself is checked against the document by do.
 func (e *testEnv) run(t *testing.T, x exchange) response {
 	t.Helper()
-	r := e.do(x.method, x.path, e.tokenFor(x.as), x.body)
+	r := e.do(x.method, x.path, e.tokenFor(x.as), x.body, x.headers...)
 	if r.Status != x.want {
 		t.Errorf("%s %s as %q: got %d, want %d: %s", x.method, x.path, x.as, r.Status, x.want, truncate(r.Body, 300))
 	}
