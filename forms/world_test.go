@@ -36,6 +36,8 @@ type world struct {
 	mids   map[string]int64
 	seq    int
 	logs   []struct{ id, author string }
+	// citizen is the citizen (0..14) of each created log, -1 for none.
+	citizen map[string]int
 }
 
 // worldNow is the fixture's clock: 20 Nov 2026, 10:00 in Vietnam.
@@ -53,7 +55,7 @@ func newWorld(t *testing.T, seed uint64) *world {
 	}
 	t.Cleanup(func() { s.Close() })
 	w := &world{t: t, s: s, ctx: ctx, rng: rand.New(rand.NewPCG(seed, seed^0x51)), areas: map[string]*store.Area{},
-		teams: map[string]*store.Team{}, actors: map[string]store.Actor{}, mids: map[string]int64{}}
+		teams: map[string]*store.Team{}, actors: map[string]store.Actor{}, mids: map[string]int64{}, citizen: map[string]int{}}
 	area := func(key, parent, level, name, code string, pop int64, validTo string) {
 		n := store.NewArea{Level: level, Name: name, Code: code, Population: pop, Adults: pop * 7 / 10, WorkingAge: pop * 6 / 10,
 			Households: pop / 4, ValidTo: validTo}
@@ -164,11 +166,13 @@ func (w *world) log(author, occurredAt string) {
 	}
 	f := raw("occurred_at", occurredAt, "outcomes", outs, "age_band", []string{"15_24", "45_59", "60_plus"}[w.rng.IntN(3)],
 		"gender", []string{"female", "male"}[w.rng.IntN(2)], "minority", w.rng.IntN(4) == 0)
-	if k := w.rng.IntN(17); k < 15 {
-		f["citizen_id_number"], _ = json.Marshal(citizenNumber(k))
-	}
 	w.seq++
 	id := fmt.Sprintf("01950000-0000-7000-8000-%012d", w.seq)
+	w.citizen[id] = -1
+	if k := w.rng.IntN(17); k < 15 {
+		f["citizen_id_number"], _ = json.Marshal(citizenNumber(k))
+		w.citizen[id] = k
+	}
 	if r := w.push(author, store.Mutation{Table: "assistance_logs", Op: "create", ID: id, Fields: f}); r.Status == store.StatusApplied {
 		w.logs = append(w.logs, struct{ id, author string }{id, author})
 	}
@@ -349,6 +353,16 @@ func (b *brute) count(from, to string, in func(team, place int64) bool) counts {
 		out["elderly"] += x.elderly
 	}
 	return out
+}
+
+// helped reports whether citizen k has a live log.
+func (b *brute) helped(w *world, k int) bool {
+	for _, l := range b.logs {
+		if c, ok := w.citizen[l.id]; ok && c == k {
+			return true
+		}
+	}
+	return false
 }
 
 // in is a filter: the places under area.

@@ -105,6 +105,8 @@ func (a *API) Register(r fiber.Router) {
 	v1.Get("/reports/summary", auth, a.reportSummary)
 	v1.Get("/reports/export.xlsx", auth, a.exportXLSX)
 	v1.Get("/reports/export.csv", auth, a.exportCSV)
+	v1.Get("/reports/periodic.xlsx", auth, a.periodicXLSX)
+	v1.Get("/reports/daily-summary", auth, a.dailySummary)
 	v1.Get("/targets", auth, a.listTargets)
 	v1.Post("/targets", auth, a.createTarget)
 	v1.Get("/targets/:id", auth, a.getTarget)

@@ -99,6 +99,14 @@ func reportRows() []authzRow {
 			want: want{un, ok, ok, ok, nf, fb, fb, fb, nf}},
 		{name: "XLSX export of commune B", method: "GET", path: fixed("/v1/reports/export.xlsx?area_id=%d"+period, idB),
 			want: want{un, ok, ok, nf, ok, nf, nf, nf, fb}},
+		{name: "periodic form of commune A", method: "GET", path: fixed("/v1/reports/periodic.xlsx?area_id=%d&period=2026-Q1", idA),
+			want: want{un, ok, ok, ok, nf, fb, fb, fb, nf}},
+		{name: "periodic form of village A1", method: "GET", path: fixed("/v1/reports/periodic.xlsx?area_id=%d&period=2026", idA1),
+			want: want{un, ok, ok, ok, nf, fb, fb, nf, nf}},
+		{name: "daily summary of commune A", method: "GET", path: fixed("/v1/reports/daily-summary?area_id=%d&day=2026-03-02", idA),
+			want: want{un, ok, ok, ok, nf, fb, fb, fb, nf}},
+		{name: "daily summary of team A1", method: "GET", path: fixed("/v1/reports/daily-summary?team_id=%d&day=2026-03-02", idTA1),
+			want: want{un, ok, ok, ok, nf, ok, ok, nf, nf}},
 		{name: "import completions into commune B", method: "POST", path: static("/v1/completions/import"),
 			headers: []string{"Content-Type", "text/csv"},
 			body: func(e *testEnv, as string) any {
@@ -158,6 +166,30 @@ func reportExchanges(e *testEnv) []exchange {
 			exchange{name: kind + " outside scope", method: "GET", path: p(cB, "2026-01-01", "2026-12-31"), as: "coordA", want: 404},
 			exchange{name: kind + " to before from", method: "GET", path: p(cA, "2026-03-01", "2026-01-01"), as: "coordA", want: 422})
 	}
+	periodic := func(area any, period string) string {
+		return fmt.Sprintf("/v1/reports/periodic.xlsx?area_id=%v&period=%s", area, period)
+	}
+	xs = append(xs,
+		exchange{name: "periodic form", method: "GET", path: periodic(cA, "2026-03"), as: "coordA", want: 200},
+		exchange{name: "periodic form of a quarter", method: "GET", path: periodic(cA, "2026-q1"), as: "coordP", want: 200},
+		exchange{name: "periodic form malformed area", method: "GET", path: periodic("x", "2026"), as: "coordA", want: 400, invalid: true},
+		exchange{name: "periodic form by a member", method: "GET", path: periodic(a1, "2026"), as: "memberA1", want: 403},
+		exchange{name: "periodic form outside scope", method: "GET", path: periodic(cB, "2026"), as: "coordA", want: 404},
+		exchange{name: "periodic form of month 13", method: "GET", path: periodic(cA, "2026-13"), as: "coordA", want: 422, invalid: true},
+		exchange{name: "periodic form without a period", method: "GET", path: fmt.Sprintf("/v1/reports/periodic.xlsx?area_id=%d", cA),
+			as: "coordA", want: 422, invalid: true},
+		exchange{name: "daily summary", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?area_id=%d&day=2026-03-02", cA), as: "coordA", want: 200},
+		exchange{name: "daily summary of a team today", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?team_id=%d", e.teamA1.ID),
+			as: "leadA1", want: 200},
+		exchange{name: "daily summary malformed team", method: "GET", path: "/v1/reports/daily-summary?team_id=x", as: "coordA", want: 400, invalid: true},
+		exchange{name: "daily summary of an area by a member", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?area_id=%d", a1),
+			as: "memberA1", want: 403},
+		exchange{name: "daily summary outside scope", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?team_id=%d", e.teamB1.ID),
+			as: "coordA", want: 404},
+		exchange{name: "daily summary of neither", method: "GET", path: "/v1/reports/daily-summary?day=2026-03-02", as: "coordA", want: 422},
+		exchange{name: "daily summary of a bad day", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?area_id=%d&day=2026-02-30", cA),
+			as: "coordA", want: 422},
+	)
 	completions := func(lines ...string) []byte {
 		return []byte("Khóa học,Ngày hoàn thành,Mã xã,Số CCCD\n" + strings.Join(lines, "\n") + "\n")
 	}

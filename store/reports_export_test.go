@@ -61,6 +61,13 @@ func TestUpwardMatchesBruteForce(t *testing.T) {
 			root := w.areas[c.area]
 			rows := upwardRows(t, w.s, System, root.ID, c.from, c.to)
 			checkUpwardSums(t, seed, rows)
+			fast, err := w.s.upwardFigures(w.ctx, System, root.ID, c.from, c.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(flat(rows[len(rows)-1].Figures), flat(fast), approx); diff != "" {
+				t.Errorf("seed %d: upwardFigures differs from the total row (-walk +fast):\n%s", seed, diff)
+			}
 			// Former units seen from this report: O and O1 unless the report is on them.
 			units := map[string][]Lineage{}
 			for _, k := range []string{"O", "O1"} {
