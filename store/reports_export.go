@@ -461,7 +461,8 @@ func (w *upwardWalk) rest(x *upUnit, group string) (UpwardRow, bool, error) {
 }
 
 // mergedInto are the parts of former units whose successor is in the
-// subtree at path (exactly at path when exact), as rows of group.
+// subtree at path (exactly at path when exact), as rows of group; empty
+// parts (a former commune without activity in the period) are left out.
 func (w *upwardWalk) mergedInto(path string, exact bool, group string) ([]UpwardRow, error) {
 	var out []UpwardRow
 	for _, x := range w.list {
@@ -472,7 +473,9 @@ func (w *upwardWalk) mergedInto(path string, exact bool, group string) ([]Upward
 			if err := w.load(x); err != nil {
 				return nil, err
 			}
-			out = append(out, w.part(x, i, UpwardMerged, group))
+			if r := w.part(x, i, UpwardMerged, group); !r.empty() {
+				out = append(out, r) // a part with nothing in it is left out
+			}
 		}
 	}
 	return out, nil
