@@ -212,6 +212,7 @@ type upUnit struct {
 	edges                     []upEdge  // by successor id
 	nested                    []*upUnit // maximal former units strictly inside
 	loaded                    bool
+	own                       *Figures  // the figures of the places it owns (not of the units inside it)
 	fractions                 []float64 // per edge, then the rest
 	parts                     []Figures // the same
 	teams, members, teamsPart int       // teams and members go with the largest part
@@ -318,22 +319,31 @@ func (w *upwardWalk) placed(e upEdge) bool {
 
 // places are the rows of area's report (itself and its children) with
 // their subtree figures, weight 1; areas merged in from outside are left
-// out (their parts come through the lineage edges).
+// out (their parts come through the lineage edges). Such an area's row is
+// its own places' figures times its weight into this area (every place a
+// former unit owns has the unit's weight), so it gives the unit's own
+// figures without another read: they are kept for load.
 func (w *upwardWalk) places(id int64, path string) (map[int64]*PlaceReport, error) {
 	pl, err := reportPlaces(w.ctx, w.tx, id)
 	if err != nil {
 		return nil, err
-	}
-	for k, p := range pl {
-		if !strings.HasPrefix(p.Path, path) {
-			delete(pl, k)
-		}
 	}
 	err = areaFigures(w.ctx, w.tx, id, w.u.From, w.u.To, nil, func(bucket int64, metric, key string, n float64) {
 		if p := pl[bucket]; p != nil {
 			p.add(metric, key, n)
 		}
 	})
+	for k, p := range pl {
+		if strings.HasPrefix(p.Path, path) {
+			continue
+		}
+		if x := w.units[k]; x != nil && x.own == nil && p.Weight > 0 {
+			own := newFigures()
+			own.addAll(p.Figures, 1/p.Weight)
+			x.own = &own
+		}
+		delete(pl, k)
+	}
 	return pl, err
 }
 
@@ -372,23 +382,26 @@ func (w *upwardWalk) load(x *upUnit) error {
 	if x.loaded {
 		return nil
 	}
-	whole, err := w.subtree(x)
-	if err != nil {
-		return err
-	}
-	own := newFigures()
-	own.addAll(whole, 1)
-	if own, err = w.withoutUnits(own, x.nested); err != nil {
-		return err
+	if x.own == nil {
+		whole, err := w.subtree(x)
+		if err != nil {
+			return err
+		}
+		own := newFigures()
+		own.addAll(whole, 1)
+		if own, err = w.withoutUnits(own, x.nested); err != nil {
+			return err
+		}
+		x.own = &own
 	}
 	x.fractions = lineageFractions(x.edges)
-	x.parts = splitWhole(own, x.fractions)
-	teams, err := reportTeams(w.ctx, w.tx, x.path, 0)
+	x.parts = splitWhole(*x.own, x.fractions)
+	teams, err := w.teams(x.path)
 	if err != nil {
 		return err
 	}
 	for _, t := range teams {
-		if w.unitOf(t.AreaPath) == x && (t.Members > 0 || t.Active) {
+		if w.unitOf(t.AreaPath) == x {
 			x.teams++
 			x.members += t.Members
 		}

@@ -21,7 +21,7 @@ func (w *upwardWalk) group(g *Area, into *upwardSum, root bool) error {
 	if err != nil {
 		return err
 	}
-	teams, err := reportTeams(w.ctx, w.tx, g.Path, 0)
+	teams, err := w.teams(g.Path)
 	if err != nil {
 		return err
 	}
@@ -44,8 +44,7 @@ func (w *upwardWalk) group(g *Area, into *upwardSum, root bool) error {
 	byChild := map[int64]*UpwardRow{}
 	childPop := int64(0)
 	for i, c := range children {
-		f := newFigures()
-		f.addAll(c.Figures, 1)
+		f := c.Figures // the child's own maps: changed in place
 		var mine []*upUnit
 		for _, x := range inside {
 			if strings.HasPrefix(x.path, c.Path) {
@@ -61,7 +60,7 @@ func (w *upwardWalk) group(g *Area, into *upwardSum, root bool) error {
 		byChild[c.AreaID] = &childRows[i]
 	}
 	for _, t := range teams {
-		if w.unitOf(t.AreaPath) != nil || !(t.Members > 0 || t.Active) {
+		if w.unitOf(t.AreaPath) != nil {
 			continue
 		}
 		r := &direct
@@ -111,6 +110,39 @@ func (w *upwardWalk) group(g *Area, into *upwardSum, root bool) error {
 		return nil
 	}
 	return w.closeGroup(&sum, into, "", g.Name, g.Code)
+}
+
+// upTeam is a team as the upward report counts it.
+type upTeam struct {
+	AreaID   int64
+	AreaPath string
+	Members  int // active members and leads
+	Active   bool
+}
+
+// teams lists the teams of the subtree at path that count (active, or
+// with active members), with their members: reportTeams without what the
+// report does not show.
+func (w *upwardWalk) teams(path string) ([]upTeam, error) {
+	lo, hi := subtreeRange(path)
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT t.area_id, a.path, t.active,
+			(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead'))
+		FROM areas a JOIN teams t ON t.area_id = a.id WHERE a.path >= ? AND a.path < ?`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("upward teams: %w", err)
+	}
+	defer rows.Close()
+	var out []upTeam
+	for rows.Next() {
+		var t upTeam
+		if err := rows.Scan(&t.AreaID, &t.AreaPath, &t.Active, &t.Members); err != nil {
+			return nil, fmt.Errorf("upward teams: %w", err)
+		}
+		if t.Active || t.Members > 0 {
+			out = append(out, t)
+		}
+	}
+	return out, rows.Err()
 }
 
 // population is an area's population in this report: none when the
@@ -239,15 +271,13 @@ func (w *upwardWalk) directGroup(x *Area, into *upwardSum) error {
 	if p := pl[x.ID]; p != nil {
 		r.Figures.addAll(p.Figures, 1)
 	}
-	teams, err := reportTeams(w.ctx, w.tx, x.Path, 0)
+	// The teams placed on x itself (x is never inside a former unit: those
+	// are walked as formerGroup).
+	err = w.tx.QueryRowContext(w.ctx, `SELECT count(*), COALESCE(sum(m), 0) FROM (SELECT t.active AS active,
+			(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead')) AS m
+		FROM teams t WHERE t.area_id = ?) WHERE active OR m > 0`, x.ID).Scan(&r.Teams, &r.Members)
 	if err != nil {
-		return err
-	}
-	for _, t := range teams {
-		if t.AreaID == x.ID && w.unitOf(t.AreaPath) == nil && (t.Members > 0 || t.Active) {
-			r.Teams++
-			r.Members += t.Members
-		}
+		return fmt.Errorf("upward teams: %w", err)
 	}
 	if pop := w.population(x.Population, x.ValidTo); pop > into.pop {
 		r.Population = pop - into.pop
@@ -278,7 +308,7 @@ func (w *upwardWalk) directGroup(x *Area, into *upwardSum) error {
 // emitRow rounds a row's figures to whole numbers (sums of whole counts
 // carry float noise) and its members per 100 residents, and emits it.
 func (w *upwardWalk) emitRow(r UpwardRow) error {
-	r.Figures = wholeFigures(r.Figures)
+	r.Figures.round() // the row's maps are its own, or already whole (a former unit's parts)
 	r.MembersPer100 = 0
 	if r.Population > 0 {
 		r.MembersPer100 = float64(r.Members) * 100 / float64(r.Population)

@@ -36,10 +36,18 @@ func (f *Figures) counted() []map[string]float64 {
 	return []map[string]float64{f.Reached, f.Outcomes, f.Barriers, f.Topics}
 }
 
-// wholeFigures rounds every count to a whole number (Manual to 1e-9).
+// wholeFigures is g with every count rounded to a whole number (Manual to
+// 1e-9), a copy.
 func wholeFigures(g Figures) Figures {
 	f := newFigures()
 	f.addAll(g, 1)
+	f.round()
+	return f
+}
+
+// round rounds every count of f to a whole number (Manual to 1e-9), in
+// place: sums of whole counts carry float noise.
+func (f *Figures) round() {
 	for _, p := range f.scalars() {
 		*p = math.Round(*p)
 	}
@@ -51,7 +59,6 @@ func wholeFigures(g Figures) Figures {
 	for k, v := range f.Manual {
 		f.Manual[k] = math.Round(v*1e9) / 1e9
 	}
-	return f
 }
 
 func (f Figures) isZero() bool {
