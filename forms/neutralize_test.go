@@ -30,7 +30,9 @@ func TestEveryWriterNeutralizesFormulas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	evil := func(s string) bool { return strings.Contains(s, "cmd|") || strings.Contains(s, "SUM(") || strings.Contains(s, "=1+1") }
+	evil := func(s string) bool {
+		return strings.Contains(s, "cmd|") || strings.Contains(s, "SUM(") || strings.Contains(s, "=1+1")
+	}
 	check := func(t *testing.T, what string, cells [][]string) {
 		t.Helper()
 		seen, neutralized := 0, 0
