@@ -15,11 +15,12 @@ import (
 	"toso/store"
 )
 
-// runImport handles "toso import areas FILE" and "toso import users FILE":
-// the whole file or nothing, row errors on stderr and a non-zero exit.
+// runImport handles "toso import areas FILE", "toso import users FILE" and
+// "toso import completions FILE": the whole file or nothing, row errors on
+// stderr and a non-zero exit.
 func runImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const use = "toso import areas|users [flags] FILE (.csv, or .xlsx)"
-	if len(args) == 0 || (args[0] != "areas" && args[0] != "users") {
+	const use = "toso import areas|users|completions [flags] FILE (.csv, or .xlsx)"
+	if len(args) == 0 || (args[0] != "areas" && args[0] != "users" && args[0] != "completions") {
 		return fmt.Errorf("%w: %s", errUsage, use)
 	}
 	kind := args[0]
@@ -57,6 +58,14 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			return importFailed(stderr, path, err)
 		}
 		printUserImport(stdout, path, sum, time.Since(start))
+	case "completions":
+		sum, err := st.ImportCompletions(ctx, store.System, f, opt)
+		if err != nil {
+			return importFailed(stderr, path, err)
+		}
+		fmt.Fprintf(stdout, "imported %s (%d rows) in %s: %d completions created, %d moved to an earlier day, %d unchanged\n",
+			path, sum.Rows, time.Since(start).Round(time.Millisecond), sum.Created, sum.Updated, sum.Unchanged)
+		printIgnored(stdout, sum.Ignored)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@
 //	toso backup PATH        write a consistent copy of the live database
 //	toso import areas FILE.csv
 //	toso import users FILE.csv|FILE.xlsx
+//	toso import completions FILE.csv|FILE.xlsx
 package main
 
 import (
@@ -140,6 +141,7 @@ commands:
   backup PATH                write a consistent copy of the live database to PATH
   import areas FILE.csv      import the official list of administrative units
   import users FILE.csv|xlsx import team rosters
+  import completions FILE    import Bình dân học vụ số course completions (CSV or XLSX)
   generate-logs              a reports benchmark province with raw logs (-logs, -communes, -villages)
 
 Run "toso COMMAND -h" for a command's flags.`

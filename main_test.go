@@ -86,6 +86,29 @@ func TestImportCommands(t *testing.T) {
 		t.Errorf("login with the printed password: %v", err)
 	}
 
+	// Completions: the ID number never reaches the output, even in a row error.
+	done := filepath.Join(t.TempDir(), "completions.csv")
+	if err := os.WriteFile(done, []byte("Khóa học,Ngày hoàn thành,Mã xã,Số CCCD\n"+
+		"Làm quen với công nghệ số,01/03/2025,6043,038090001234\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"import", "completions", done}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("import completions: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "1 completions created") || strings.Contains(out.String(), "038090001234") {
+		t.Errorf("import completions printed %q", out.String())
+	}
+	if err := os.WriteFile(done, []byte("Khóa học,Ngày hoàn thành,Mã xã,Số CCCD\nx,2025-03-01,06043,03809000123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errOut.Reset()
+	if err := run(ctx, []string{"import", "completions", done}, getenv, &out, &errOut); err == nil ||
+		!strings.Contains(errOut.String(), `row 2, column "Số CCCD": an ID number (CCCD) must be 12 digits`) ||
+		strings.Contains(errOut.String(), "03809000123") {
+		t.Errorf("a bad completions file: %v, stderr %q", err, errOut.String())
+	}
+
 	if err := run(ctx, []string{"import", "teams", roster}, getenv, &out, &errOut); !errors.Is(err, errUsage) {
 		t.Errorf("import teams: err = %v, want errUsage", err)
 	}

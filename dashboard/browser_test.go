@@ -118,6 +118,19 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 	})
+	t.Run("daily summary: the API's text, copied by the button", func(t *testing.T) {
+		var text, state string
+		run(t, "02b-daily", chromedp.Navigate(e.base+"/"), chromedp.WaitVisible(`#daily-text`),
+			chromedp.Value(`#daily-text`, &text), chromedp.Click(`button[data-copy="daily-text"]`),
+			chromedp.WaitVisible(`button[data-state="copied"]`), chromedp.Text(`button[data-copy="daily-text"]`, &state))
+		api := e.text(e.coordA, fmt.Sprintf("/v1/reports/daily-summary?area_id=%d&day=%s", area, today))
+		if text != api || !strings.Contains(text, "Hỗ trợ người dân") {
+			t.Errorf("daily summary on the overview:\n%s\nwant the API's:\n%s", text, api)
+		}
+		if state != "Đã sao chép" {
+			t.Errorf("the copy button says %q after a click, want Đã sao chép (did copy.js run under the CSP?)", state)
+		}
+	})
 	for i, p := range []struct{ name, path, wait string }{
 		{"areas", "/areas", `table`},
 		{"team", fmt.Sprintf("/teams/%d", e.prov.Communes[0].Villages[0].TeamID), `table`},

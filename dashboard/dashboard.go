@@ -1,6 +1,7 @@
 // Package dashboard is the coordinator's web dashboard: server-rendered
 // html/template pages with embedded static files and SVG charts drawn on
-// the server, no JavaScript. Every figure comes from the same store methods
+// the server; the only JavaScript is the copy button of the daily summary
+// (static/copy.js, a file: the CSP allows no inline script). Every figure comes from the same store methods
 // as the JSON API, under the same policy (store.Actor).
 package dashboard
 
@@ -117,6 +118,7 @@ func (d *Dashboard) Register(r fiber.Router) {
 	post("/targets/:id/allocate", d.page(d.allocateTarget))
 	get("/downloads", d.page(d.downloads))
 	get("/downloads/report.:ext", d.page(d.download))
+	get("/downloads/periodic.xlsx", d.page(d.periodic))
 }
 
 // static serves the embedded static files, cached for a day.

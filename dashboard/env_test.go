@@ -159,6 +159,28 @@ func (e *env) apiCall(token, method, path string, body any, out any) int {
 	return resp.StatusCode
 }
 
+// text is the body of a GET through the JSON API as user phone.
+func (e *env) text(phone, path string) string {
+	e.t.Helper()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	e.apiCall("", http.MethodPost, "/v1/auth/login", map[string]string{"phone": phone, "password": demo.Password,
+		"device_id": uuid.NewString(), "platform": "android"}, &tok)
+	req, _ := http.NewRequest(http.MethodGet, e.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
 // summary is the part of GET /v1/reports/summary the tests compare.
 type summary struct {
 	Totals struct {

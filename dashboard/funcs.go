@@ -44,8 +44,9 @@ var funcs = template.FuncMap{
 		}
 		return formatNumber(lang, float64(part)*100/float64(whole), 0) + "%"
 	},
-	"list": func(s ...string) []string { return s },
-	"inc":  func(i int) int { return i + 1 },
+	"percent": func(share float64) float64 { return share * 100 },
+	"list":    func(s ...string) []string { return s },
+	"inc":     func(i int) int { return i + 1 },
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

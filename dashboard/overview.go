@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"sort"
 
+	"toso/forms"
 	"toso/store"
 )
 
@@ -79,6 +80,10 @@ type overviewData struct {
 	Services []series
 	Inactive []store.TeamReport
 	More     int // inactive teams not listed
+	// Daily is today's summary of the area for the Zalo group (copied with
+	// the button, static/copy.js); Done the Bình dân học vụ số completions.
+	Daily string
+	Done  *store.Completions
 }
 
 // overview handles GET /: the area's key figures for the period, its
@@ -128,6 +133,14 @@ func (d *Dashboard) overview(r *req) error {
 	}
 	data.Trend = chart{Title: tr(r.lang, "overview.trend"), Desc: tr(r.lang, "overview.trend.desc"),
 		Categories: cats, Series: data.Services, Lang: r.lang}.vertical()
+	daily, err := d.store.DailySummary(ctx, r.actor, store.DailyQuery{AreaID: s.Area.ID, Day: s.Today})
+	if err != nil {
+		return err
+	}
+	data.Daily = forms.DailyText(daily, forms.LangOf(r.lang))
+	if data.Done, err = d.store.CompletionFigures(ctx, r.actor, s.Area.ID, s.From, s.To, rep.Totals.Citizens); err != nil {
+		return err
+	}
 	data.Inactive = rep.Inactive
 	if len(data.Inactive) > 20 {
 		data.More = len(data.Inactive) - 20

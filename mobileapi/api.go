@@ -98,12 +98,15 @@ func (a *API) Register(r fiber.Router) {
 	v1.Get("/users/:id", auth, a.getUser)
 	v1.Patch("/users/:id", auth, a.updateUser)
 	v1.Post("/users/import", auth, a.importUsers)
+	v1.Post("/completions/import", auth, a.importCompletions)
 
 	// Reports, targets and review (issue 4): all read rollups, all through
 	// the policy on store.Actor.
 	v1.Get("/reports/summary", auth, a.reportSummary)
 	v1.Get("/reports/export.xlsx", auth, a.exportXLSX)
 	v1.Get("/reports/export.csv", auth, a.exportCSV)
+	v1.Get("/reports/periodic.xlsx", auth, a.periodicXLSX)
+	v1.Get("/reports/daily-summary", auth, a.dailySummary)
 	v1.Get("/targets", auth, a.listTargets)
 	v1.Post("/targets", auth, a.createTarget)
 	v1.Get("/targets/:id", auth, a.getTarget)

@@ -40,7 +40,7 @@ func newAreaResponse(a *store.Area) areaResponse {
 type listAreasQuery struct {
 	ParentID int64  `query:"parent_id" validate:"gte=0"`
 	Level    string `query:"level" validate:"omitempty,oneof=province district commune village residential_group"`
-	Code     string `query:"code" validate:"max=20"`
+	Code     string `query:"code" validate:"omitempty,number,max=20"`
 	Q        string `query:"q" validate:"max=100"`
 	After    int64  `query:"after" validate:"gte=0"`
 	Limit    int    `query:"limit" validate:"gte=0,lte=500"`
@@ -82,7 +82,7 @@ type createAreaRequest struct {
 	ParentID   int64  `json:"parent_id" validate:"gte=0"`
 	Level      string `json:"level" validate:"required,oneof=province district commune village residential_group"`
 	Name       string `json:"name" validate:"required,max=200"`
-	Code       string `json:"code" validate:"max=20"`
+	Code       string `json:"code" validate:"omitempty,number,max=20"`
 	ValidFrom  string `json:"valid_from" validate:"omitempty,datetime=2006-01-02"`
 	ValidTo    string `json:"valid_to" validate:"omitempty,datetime=2006-01-02"`
 	Population int64  `json:"population" validate:"gte=0"`
@@ -110,7 +110,7 @@ func (a *API) createArea(c fiber.Ctx) error {
 
 type updateAreaRequest struct {
 	Name       *string `json:"name" validate:"omitempty,min=1,max=200"`
-	Code       *string `json:"code" validate:"omitempty,max=20"`
+	Code       *string `json:"code" validate:"omitempty,number,max=20"`
 	ValidFrom  *string `json:"valid_from" validate:"omitempty,datetime=2006-01-02"`
 	ValidTo    *string `json:"valid_to" validate:"omitempty,datetime=2006-01-02"`
 	Population *int64  `json:"population" validate:"omitempty,gte=0"`

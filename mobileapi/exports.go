@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"toso/forms"
 	"toso/store"
 )
 
@@ -32,12 +33,12 @@ func (a *API) upward(c fiber.Ctx) (*store.Upward, error) {
 }
 
 func exportName(u *store.Upward, ext string) string {
-	return fmt.Sprintf("attachment; filename=%q", u.FileName(ext))
+	return fmt.Sprintf("attachment; filename=%q", forms.FileName(u, ext))
 }
 
 // exportCSV handles GET /v1/reports/export.csv: the upward report as CSV
 // (UTF-8 with a byte-order mark, so spreadsheet programs read Vietnamese),
-// written row by row as the store reads them.
+// written row by row as the store reads them, in the caller's language.
 func (a *API) exportCSV(c fiber.Ctx) error {
 	u, err := a.upward(c)
 	if err != nil {
@@ -45,11 +46,11 @@ func (a *API) exportCSV(c fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, exportName(u, "csv"))
-	st, log, base := a.store, a.log, context.WithoutCancel(c.Context())
+	st, log, base, lang := a.store, a.log, context.WithoutCancel(c.Context()), forms.LangOf(Lang(c))
 	return c.SendStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(base, exportTimeout)
 		defer cancel()
-		if err := st.WriteUpwardCSV(ctx, w, u); err != nil {
+		if err := forms.WriteUpwardCSV(ctx, w, st, u, lang); err != nil {
 			log.Warn("export csv", "area", u.Area.ID, "err", err)
 		}
 	})
@@ -66,11 +67,11 @@ func (a *API) exportXLSX(c fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	c.Set(fiber.HeaderContentDisposition, exportName(u, "xlsx"))
-	st, log, base := a.store, a.log, context.WithoutCancel(c.Context())
+	st, log, base, lang := a.store, a.log, context.WithoutCancel(c.Context()), forms.LangOf(Lang(c))
 	return c.SendStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(base, exportTimeout)
 		defer cancel()
-		if err := st.WriteUpwardXLSX(ctx, w, u); err != nil {
+		if err := forms.WriteUpwardXLSX(ctx, w, st, u, lang); err != nil {
 			log.Warn("export xlsx", "area", u.Area.ID, "err", err)
 		}
 		w.Flush()

@@ -19,7 +19,9 @@ import (
 
 // ImportPaths are the routes that accept bodies above the server's normal
 // limit (an official unit list with villages runs to megabytes).
-func ImportPaths() []string { return []string{"/v1/areas/import", "/v1/users/import"} }
+func ImportPaths() []string {
+	return []string{"/v1/areas/import", "/v1/users/import", "/v1/completions/import"}
+}
 
 type importCounts struct {
 	Created   int `json:"created"`
@@ -85,6 +87,29 @@ func (a *API) importUsers(c fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(r)
+}
+
+type completionImportResponse struct {
+	Rows      int      `json:"rows"`
+	Created   int      `json:"created"`
+	Updated   int      `json:"updated"`
+	Unchanged int      `json:"unchanged"`
+	Ignored   []string `json:"ignored_columns"`
+}
+
+// importCompletions handles POST /v1/completions/import: Bình dân học vụ số
+// completions from the platform's export; ID numbers become citizen refs.
+func (a *API) importCompletions(c fiber.Ctx) error {
+	file, err := importFile(c)
+	if err != nil {
+		return err
+	}
+	sum, err := a.store.ImportCompletions(c.Context(), actor(c), file, store.ImportOptions{})
+	if err != nil {
+		return importProblem(err)
+	}
+	return c.JSON(completionImportResponse{Rows: sum.Rows, Created: sum.Created, Updated: sum.Updated,
+		Unchanged: sum.Unchanged, Ignored: nonNil(sum.Ignored)})
 }
 
 // importMediaType reports whether a raw body of this type may be a file

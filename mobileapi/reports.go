@@ -105,6 +105,18 @@ type reportResponse struct {
 	Inactive      []teamReportResponse `json:"inactive_teams"`
 	Leaderboard   []leaderResponse     `json:"leaderboard"`
 	Targets       []targetResponse     `json:"targets"`
+	Completions   completionsResponse  `json:"completions"`
+}
+
+// completionsResponse: Bình dân học vụ số completions in the area and
+// period, those of citizens the teams helped, the distinct citizens, and
+// the helped→completed share (helped completers over the citizens helped).
+type completionsResponse struct {
+	Completions       int     `json:"completions"`
+	Helped            int     `json:"helped"`
+	Completers        int     `json:"completers"`
+	HelpedCompleters  int     `json:"helped_completers"`
+	HelpedToCompleted float64 `json:"helped_to_completed"`
 }
 
 type areaRef struct {
@@ -129,11 +141,17 @@ func (a *API) reportSummary(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	done, err := a.store.CompletionFigures(c.Context(), act, q.AreaID, q.From, q.To, r.Totals.Citizens)
+	if err != nil {
+		return err
+	}
 	resp := reportResponse{Area: areaRef{r.Area.ID, r.Area.Name, r.Area.Level}, From: r.From, To: r.To, Today: r.Today,
 		InactiveDays: r.InactiveDays, Totals: newFiguresResponse(r.Totals), Members: r.Members, Population: r.Population,
 		MembersPer100: r.MembersPer100, Places: make([]placeResponse, len(r.Places)), Teams: make([]teamReportResponse, len(r.Teams)),
 		Inactive: make([]teamReportResponse, len(r.Inactive)), Leaderboard: make([]leaderResponse, len(r.Leaderboard)),
-		Targets: make([]targetResponse, len(targets))}
+		Targets: make([]targetResponse, len(targets)),
+		Completions: completionsResponse{Completions: done.Completions, Helped: done.Helped, Completers: done.Completers,
+			HelpedCompleters: done.HelpedCompleters, HelpedToCompleted: done.HelpedToCompleted}}
 	for i, p := range r.Places {
 		resp.Places[i] = placeResponse{AreaID: p.AreaID, Name: p.Name, Level: p.Level, Weight: p.Weight, Population: p.Population,
 			figuresResponse: newFiguresResponse(p.Figures)}

@@ -194,6 +194,10 @@ func (a *API) syncPull(c fiber.Ctx) error {
 		return err
 	}
 	a.sync.pulledFrom(res)
+	b := AppendPull(make([]byte, 0, 64<<10), res)
+	if day, text, ok := a.pullSummary(ctx, actor(c), res, Lang(c)); ok {
+		b = AppendDailySummary(b, day, text)
+	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Send(AppendPull(make([]byte, 0, 64<<10), res))
+	return c.Send(b)
 }

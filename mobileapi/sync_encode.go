@@ -69,6 +69,17 @@ func AppendPull(b []byte, r *store.PullResponse) []byte {
 	return append(b, "}}"...)
 }
 
+// AppendDailySummary adds the optional "daily_summary": {"day", "text"}
+// member to a pull response AppendPull wrote (b ends with its closing
+// brace): a team lead's summary of the team's day, ready to paste.
+func AppendDailySummary(b []byte, day, text string) []byte {
+	b = append(b[:len(b)-1], `,"daily_summary":{"day":`...)
+	b = appendString(b, day)
+	b = append(b, `,"text":`...)
+	b = appendString(b, text)
+	return append(b, "}}"...)
+}
+
 // appendString appends s as a JSON string; the common case (ids, codes,
 // scope names) needs no escaping and is copied.
 func appendString(b []byte, s string) []byte {

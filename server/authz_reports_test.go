@@ -99,6 +99,22 @@ func reportRows() []authzRow {
 			want: want{un, ok, ok, ok, nf, fb, fb, fb, nf}},
 		{name: "XLSX export of commune B", method: "GET", path: fixed("/v1/reports/export.xlsx?area_id=%d"+period, idB),
 			want: want{un, ok, ok, nf, ok, nf, nf, nf, fb}},
+		{name: "periodic form of commune A", method: "GET", path: fixed("/v1/reports/periodic.xlsx?area_id=%d&period=2026-Q1", idA),
+			want: want{un, ok, ok, ok, nf, fb, fb, fb, nf}},
+		{name: "periodic form of village A1", method: "GET", path: fixed("/v1/reports/periodic.xlsx?area_id=%d&period=2026", idA1),
+			want: want{un, ok, ok, ok, nf, fb, fb, nf, nf}},
+		{name: "daily summary of commune A", method: "GET", path: fixed("/v1/reports/daily-summary?area_id=%d&day=2026-03-02", idA),
+			want: want{un, ok, ok, ok, nf, fb, fb, fb, nf}},
+		{name: "daily summary of team A1", method: "GET", path: fixed("/v1/reports/daily-summary?team_id=%d&day=2026-03-02", idTA1),
+			want: want{un, ok, ok, ok, nf, ok, ok, nf, nf}},
+		{name: "import completions into commune B", method: "POST", path: static("/v1/completions/import"),
+			headers: []string{"Content-Type", "text/csv"},
+			body: func(e *testEnv, as string) any {
+				return []byte(fmt.Sprintf("Khóa học,Ngày hoàn thành,Mã xã,Số CCCD\nLàm quen với công nghệ số,2026-03-01,99002,0380900%05d\n",
+					slices.Index(roles[:], as)))
+			},
+			reread: reread("/v1/reports/summary?area_id=%d"+period, idB),
+			want:   want{un, ok, ok, 422, ok, fb, fb, fb, fb}},
 		{name: "list targets", method: "GET", path: static("/v1/targets"), want: want{un, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{name: "get target of village A1", method: "GET", path: fixed("/v1/targets/%d", tA1), want: want{un, ok, ok, ok, nf, ok, ok, nf, nf}},
 		{name: "get target of village B1", method: "GET", path: fixed("/v1/targets/%d", tB1), want: want{un, ok, ok, nf, ok, nf, nf, nf, ok}},
@@ -150,6 +166,44 @@ func reportExchanges(e *testEnv) []exchange {
 			exchange{name: kind + " outside scope", method: "GET", path: p(cB, "2026-01-01", "2026-12-31"), as: "coordA", want: 404},
 			exchange{name: kind + " to before from", method: "GET", path: p(cA, "2026-03-01", "2026-01-01"), as: "coordA", want: 422})
 	}
+	periodic := func(area any, period string) string {
+		return fmt.Sprintf("/v1/reports/periodic.xlsx?area_id=%v&period=%s", area, period)
+	}
+	xs = append(xs,
+		exchange{name: "periodic form", method: "GET", path: periodic(cA, "2026-03"), as: "coordA", want: 200},
+		exchange{name: "periodic form of a quarter", method: "GET", path: periodic(cA, "2026-q1"), as: "coordP", want: 200},
+		exchange{name: "periodic form malformed area", method: "GET", path: periodic("x", "2026"), as: "coordA", want: 400, invalid: true},
+		exchange{name: "periodic form by a member", method: "GET", path: periodic(a1, "2026"), as: "memberA1", want: 403},
+		exchange{name: "periodic form outside scope", method: "GET", path: periodic(cB, "2026"), as: "coordA", want: 404},
+		exchange{name: "periodic form of month 13", method: "GET", path: periodic(cA, "2026-13"), as: "coordA", want: 422, invalid: true},
+		exchange{name: "periodic form without a period", method: "GET", path: fmt.Sprintf("/v1/reports/periodic.xlsx?area_id=%d", cA),
+			as: "coordA", want: 422, invalid: true},
+		exchange{name: "daily summary", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?area_id=%d&day=2026-03-02", cA), as: "coordA", want: 200},
+		exchange{name: "daily summary of a team today", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?team_id=%d", e.teamA1.ID),
+			as: "leadA1", want: 200},
+		exchange{name: "daily summary malformed team", method: "GET", path: "/v1/reports/daily-summary?team_id=x", as: "coordA", want: 400, invalid: true},
+		exchange{name: "daily summary of an area by a member", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?area_id=%d", a1),
+			as: "memberA1", want: 403},
+		exchange{name: "daily summary outside scope", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?team_id=%d", e.teamB1.ID),
+			as: "coordA", want: 404},
+		exchange{name: "daily summary of neither", method: "GET", path: "/v1/reports/daily-summary?day=2026-03-02", as: "coordA", want: 422},
+		exchange{name: "daily summary of a bad day", method: "GET", path: fmt.Sprintf("/v1/reports/daily-summary?area_id=%d&day=2026-02-30", cA),
+			as: "coordA", want: 422},
+	)
+	completions := func(lines ...string) []byte {
+		return []byte("Khóa học,Ngày hoàn thành,Mã xã,Số CCCD\n" + strings.Join(lines, "\n") + "\n")
+	}
+	csvType := []string{"Content-Type", "text/csv"}
+	xs = append(xs,
+		exchange{name: "import completions", method: "POST", path: "/v1/completions/import", as: "coordA", want: 200, headers: csvType,
+			body: completions("Làm quen với công nghệ số,2026-03-01,99001,038090001234")},
+		exchange{name: "import completions as a member", method: "POST", path: "/v1/completions/import", as: "memberA1", want: 403,
+			headers: csvType, body: completions("Làm quen với công nghệ số,2026-03-01,99001,038090001234")},
+		exchange{name: "import completions with bad rows", method: "POST", path: "/v1/completions/import", as: "coordA", want: 422,
+			headers: csvType, body: completions("Làm quen với công nghệ số,2026-03-01,99002,038090001234", ",x,99001,12")},
+		exchange{name: "import completions as an image", method: "POST", path: "/v1/completions/import", as: "coordA", want: 415,
+			headers: []string{"Content-Type", "image/png"}, body: []byte("\x89PNG")},
+	)
 	return append(xs,
 		exchange{name: "list targets", method: "GET", path: "/v1/targets?indicator=vneid_l2_activated&from=2026-01-01&to=2026-12-31", as: "coordA", want: 200},
 		exchange{name: "list targets malformed limit", method: "GET", path: "/v1/targets?limit=ten", as: "coordA", want: 400, invalid: true},

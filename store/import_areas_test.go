@@ -373,3 +373,29 @@ func en(rows []RowError) []rowEN {
 	}
 	return out
 }
+
+// A village code is an identifier, digits only: a formula or letters in
+// it reject the file (a commune coordinator once slipped a HYPERLINK into
+// the province's export through a village row).
+func TestImportAreasVillageCodesAreDigits(t *testing.T) {
+	s := openTestStore(t)
+	file := "province_code,province_name,commune_code,commune_name,village_code,village_name\n" +
+		"19,Tỉnh Thái Nguyên,05440,Phường Phan Đình Phùng,001,Tổ 1\n" +
+		"19,Tỉnh Thái Nguyên,05440,Phường Phan Đình Phùng,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",Tổ 2\n" +
+		"19,Tỉnh Thái Nguyên,05440,Phường Phan Đình Phùng,T3,Tổ 3\n"
+	_, err := s.ImportAreas(context.Background(), System, strings.NewReader(file), ImportOptions{})
+	var ie *ImportError
+	if !errors.As(err, &ie) {
+		t.Fatalf("err = %v, want an *ImportError", err)
+	}
+	want := []rowEN{
+		{3, "village_code", `code "=HYPERLINK(\"http://evil.example\",\"x\")" must be 1 to 20 digits`},
+		{4, "village_code", `code "T3" must be 1 to 20 digits`},
+	}
+	if diff := cmp.Diff(want, en(ie.Rows)); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
+	}
+	if n := count(t, s, "areas"); n != 0 {
+		t.Errorf("%d areas after a rejected file, want 0", n)
+	}
+}

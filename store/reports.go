@@ -102,6 +102,7 @@ type PlaceReport struct {
 	Path       string
 	Weight     float64 // 1 in the subtree; the lineage share for merged areas
 	Population int64
+	ValidTo    string // the area's last day, "" while it lasts
 	Figures
 }
 
@@ -453,7 +454,8 @@ func leaderboard(ts []TeamReport, n int) []TeamReport {
 // reportPlaces lists the rows of an area's report: the area itself, its
 // children, and the areas merged into it (with their lineage weight).
 func reportPlaces(ctx context.Context, tx *sql.Tx, areaID int64) (map[int64]*PlaceReport, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.name, COALESCE(a.code, ''), a.level, a.path, a.population, COALESCE(w.w, 1)
+	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.name, COALESCE(a.code, ''), a.level, a.path, a.population, COALESCE(w.w, 1),
+			COALESCE(a.valid_to, '')
 		FROM (SELECT DISTINCT bucket_id FROM area_buckets WHERE area_id = ?1) b JOIN areas a ON a.id = b.bucket_id
 		LEFT JOIN area_weights w ON w.area_id = ?1 AND w.place_id = b.bucket_id`, areaID)
 	if err != nil {
@@ -463,7 +465,7 @@ func reportPlaces(ctx context.Context, tx *sql.Tx, areaID int64) (map[int64]*Pla
 	out := map[int64]*PlaceReport{}
 	for rows.Next() {
 		p := &PlaceReport{Figures: newFigures()}
-		if err := rows.Scan(&p.AreaID, &p.Name, &p.Code, &p.Level, &p.Path, &p.Population, &p.Weight); err != nil {
+		if err := rows.Scan(&p.AreaID, &p.Name, &p.Code, &p.Level, &p.Path, &p.Population, &p.Weight, &p.ValidTo); err != nil {
 			return nil, fmt.Errorf("report places: %w", err)
 		}
 		out[p.AreaID] = p

@@ -1,7 +1,7 @@
 -- The schema after every migration (store/migrations), written by
 -- `go test ./store -update`; TestSchemaSnapshot fails while it is stale.
 -- Read this to know the tables; change them with a new migration.
--- Schema version 10.
+-- Schema version 11.
 
 CREATE TABLE announcement_receipts (
 	announcement_id INTEGER NOT NULL REFERENCES announcements(id),
@@ -156,6 +156,25 @@ CREATE TABLE "citizen_firsts" (
 	place_id    INTEGER NOT NULL,
 	team_id     INTEGER NOT NULL,
 	PRIMARY KEY (citizen_ref, series)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE completion_imports (
+	id          INTEGER PRIMARY KEY,
+	user_id     INTEGER REFERENCES users(id), -- NULL: the command line
+	imported_at TEXT NOT NULL,
+	rows        INTEGER NOT NULL CHECK (rows >= 0),
+	created     INTEGER NOT NULL CHECK (created >= 0),
+	updated     INTEGER NOT NULL CHECK (updated >= 0),
+	unchanged   INTEGER NOT NULL CHECK (unchanged >= 0)
+) STRICT;
+
+CREATE TABLE course_completions (
+	citizen_ref  TEXT NOT NULL CHECK (length(citizen_ref) = 64),
+	course       TEXT NOT NULL CHECK (length(course) BETWEEN 1 AND 200),
+	completed_on TEXT NOT NULL CHECK (date(completed_on) = completed_on),
+	area_id      INTEGER NOT NULL REFERENCES areas(id),
+	import_id    INTEGER NOT NULL REFERENCES completion_imports(id),
+	PRIMARY KEY (citizen_ref, course)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE devices (
@@ -463,6 +482,8 @@ CREATE INDEX assistance_logs_team_version ON assistance_logs (team_id, version) 
 CREATE INDEX audit_log_entity ON audit_log (entity, entity_id);
 
 CREATE INDEX barriers_version ON barriers (version);
+
+CREATE INDEX course_completions_area ON course_completions (area_id, completed_on);
 
 CREATE INDEX devices_user ON devices (user_id);
 

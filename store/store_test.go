@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -73,6 +74,9 @@ func TestAreaTreeAndErrors(t *testing.T) {
 		{"unknown parent", NewArea{ParentID: 999, Level: "village", Name: "X"}, ErrNotFound},
 		{"unknown level", NewArea{ParentID: c.ID, Level: "hamlet", Name: "X"}, ErrInvalid},
 		{"validity reversed", NewArea{ParentID: c.ID, Level: "village", Name: "X", ValidFrom: "2025-07-01", ValidTo: "2025-01-01"}, ErrInvalid},
+		{"a code with letters", NewArea{ParentID: c.ID, Level: "village", Name: "X", Code: "A1"}, ErrInvalid},
+		{"a code that is a formula", NewArea{ParentID: c.ID, Level: "village", Name: "X", Code: "=1+2"}, ErrInvalid},
+		{"a code of 21 digits", NewArea{ParentID: c.ID, Level: "village", Name: "X", Code: strings.Repeat("1", 21)}, ErrInvalid},
 	}
 	for _, tt := range tests {
 		if _, err := s.CreateArea(ctx, System, tt.in); !errors.Is(err, tt.want) {
@@ -89,6 +93,9 @@ func TestAreaTreeAndErrors(t *testing.T) {
 	}
 	if _, err := s.CreateArea(ctx, coordC, NewArea{ParentID: c.ID, Level: "village", Name: "Thôn"}); err != nil {
 		t.Errorf("coordinator creating a village in their commune: %v", err)
+	}
+	if _, err := s.UpdateArea(ctx, System, c.ID, AreaPatch{Code: ptr("-5")}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("changing a code to -5: got %v, want ErrInvalid", err)
 	}
 	if _, err := s.UpdateArea(ctx, coordC, c.ID, AreaPatch{Name: ptr("Đổi tên")}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("coordinator renaming their own root: got %v, want ErrForbidden", err)
