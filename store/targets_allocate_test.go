@@ -45,7 +45,7 @@ func TestAllocateTargetPermission(t *testing.T) {
 	}
 	for _, c := range cases {
 		before := count()
-		_, err := w.s.AllocateTarget(w.ctx, w.actors[c.actor], c.target, AllocateEqual)
+		_, err := w.s.AllocateTarget(w.ctx, w.actors[c.actor], c.target, AllocateEqual, false)
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s allocates target %d: err = %v, want %v", c.actor, c.target, err, c.want)
 		}
@@ -53,7 +53,7 @@ func TestAllocateTargetPermission(t *testing.T) {
 			t.Errorf("%s allocates target %d: %d targets, want %d (nothing created)", c.actor, c.target, got, before)
 		}
 	}
-	kids, err := w.s.AllocateTarget(w.ctx, w.actors["coordP"], province.ID, AllocateEqual)
+	kids, err := w.s.AllocateTarget(w.ctx, w.actors["coordP"], province.ID, AllocateEqual, false)
 	if err != nil {
 		t.Fatalf("the province's coordinator allocates its target: %v", err)
 	}
