@@ -23,7 +23,7 @@ type Conflict struct {
 	LostByName string
 	WonBy      int64
 	WonByName  string
-	DeviceID   string // the phone the losing value came from
+	DeviceID   string // the phone whose push raised it (its edit overwrote a value changed meanwhile)
 	Resolved   bool
 	Resolution string
 	ResolvedBy int64

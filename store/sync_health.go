@@ -45,7 +45,7 @@ type DeviceHealth struct {
 	Pending       int
 	PendingAt     time.Time
 	Rejected      map[string]int // rejection code → mutations rejected in the last 7 days
-	ConflictsOpen int            // unresolved conflicts whose losing value came from this phone
+	ConflictsOpen int            // unresolved conflicts this phone raised: its edits overwrote values changed meanwhile
 }
 
 // LastSync is the later of the device's last push and pull.
