@@ -76,7 +76,7 @@ func (a *API) login(c fiber.Ctx) error {
 	}
 	a.loginPhone.reset(key)
 	if req.Platform != "web" {
-		a.store.RecordDeviceActivity(sess.DeviceID, store.ActivityLogin, -1)
+		a.store.RecordDeviceActivity(sess.DeviceID, store.ActivityLogin, -1, "")
 	}
 	r, err := a.newTokenResponse(sess, u)
 	if err != nil {

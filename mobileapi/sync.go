@@ -171,7 +171,7 @@ func (a *API) syncPush(c fiber.Ctx) error {
 		return err
 	}
 	a.sync.pushed(muts, res.Results, a.store.IsSyncTable)
-	a.store.RecordDeviceActivity(req.DeviceID, store.ActivityPush, pending(req.PendingMutations))
+	a.store.RecordDeviceActivity(req.DeviceID, store.ActivityPush, pending(req.PendingMutations), req.AppVersion)
 	out := syncPushResponse{LastMid: res.LastMid, ServerTime: rfc3339(res.ServerTime), RetryAfter: res.RetryAfter,
 		Results: make([]syncResult, len(res.Results))}
 	no := false
@@ -208,7 +208,7 @@ func (a *API) syncPull(c fiber.Ctx) error {
 		return err
 	}
 	a.sync.pulledFrom(res)
-	a.store.RecordDeviceActivity(req.DeviceID, store.ActivityPull, pending(req.PendingMutations))
+	a.store.RecordDeviceActivity(req.DeviceID, store.ActivityPull, pending(req.PendingMutations), "")
 	var ranks []store.CampaignRank
 	if act := actor(c); act.Role == store.RoleTeamLead {
 		// One primary-key range of a table a periodic job keeps: a pull

@@ -36,6 +36,7 @@ type deviceActivity struct {
 	push, pull, login time.Time
 	pending           int
 	pendingAt         time.Time
+	appVersion        string // what the last push said, "" if none
 }
 
 // activityRecorder collects device activity between flushes. Its size is
@@ -49,10 +50,11 @@ func newActivityRecorder() *activityRecorder {
 	return &activityRecorder{m: map[string]*deviceActivity{}}
 }
 
-// RecordDeviceActivity notes that the device did kind now, and (when
-// pending ≥ 0) how many mutations its outbox holds. It does no I/O and is
-// safe for concurrent use; FlushDeviceActivity writes it.
-func (s *Store) RecordDeviceActivity(deviceID string, kind ActivityKind, pending int) {
+// RecordDeviceActivity notes that the device did kind now, (when
+// pending ≥ 0) how many mutations its outbox holds, and (when not "") the
+// app version a push named. It does no I/O and is safe for concurrent use;
+// FlushDeviceActivity writes it.
+func (s *Store) RecordDeviceActivity(deviceID string, kind ActivityKind, pending int, appVersion string) {
 	now := Truncate(s.now())
 	r := s.activity
 	r.mu.Lock()
@@ -65,6 +67,9 @@ func (s *Store) RecordDeviceActivity(deviceID string, kind ActivityKind, pending
 	switch kind {
 	case ActivityPush:
 		d.push = now
+		if appVersion != "" && len(appVersion) <= 40 {
+			d.appVersion = appVersion
+		}
 	case ActivityPull:
 		d.pull = now
 	case ActivityLogin:
@@ -105,6 +110,9 @@ func (r *activityRecorder) putBack(m map[string]*deviceActivity) {
 		if cur.pending < 0 {
 			cur.pending, cur.pendingAt = old.pending, old.pendingAt
 		}
+		if cur.appVersion == "" {
+			cur.appVersion = old.appVersion
+		}
 	}
 }
 
@@ -121,12 +129,15 @@ func (s *Store) FlushDeviceActivity(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	// One JSON row per device: [device, push, pull, login, pending,
-	// pending_at], null where nothing was recorded.
-	rows := make([][6]any, 0, len(batch))
+	// pending_at, app_version], null where nothing was recorded.
+	rows := make([][7]any, 0, len(batch))
 	for id, d := range batch {
-		r := [6]any{id, tsOrNil(d.push), tsOrNil(d.pull), tsOrNil(d.login), nil, nil}
+		r := [7]any{id, tsOrNil(d.push), tsOrNil(d.pull), tsOrNil(d.login), nil, nil, nil}
 		if d.pending >= 0 {
 			r[4], r[5] = d.pending, tsOrNil(d.pendingAt)
+		}
+		if d.appVersion != "" {
+			r[6] = d.appVersion
 		}
 		rows = append(rows, r)
 	}
@@ -148,13 +159,18 @@ func (s *Store) FlushDeviceActivity(ctx context.Context) (int, error) {
 }
 
 // flushActivitySQL upserts a JSON array of [device, push, pull, login,
-// pending, pending_at] rows: a later time wins, a null keeps the stored
-// one, and the pending count goes with its time.
-const flushActivitySQL = `INSERT INTO device_activity (device_id, last_push_at, last_pull_at, last_login_at, pending_mutations, pending_at)
-	SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5
+// pending, pending_at, app_version] rows: a later time wins, a null keeps
+// the stored one, the pending count goes with its time and the app
+// version with its push.
+const flushActivitySQL = `INSERT INTO device_activity (device_id, last_push_at, last_pull_at, last_login_at, pending_mutations, pending_at,
+		app_version)
+	SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6
 	FROM json_each(?) j JOIN devices d ON d.id = j.value ->> 0 WHERE true
 	ON CONFLICT (device_id) DO UPDATE SET
-		last_push_at = CASE WHEN excluded.last_push_at IS NOT NULL AND (device_activity.last_push_at IS NULL OR excluded.last_push_at > device_activity.last_push_at)
+		app_version = CASE WHEN excluded.app_version IS NOT NULL AND excluded.last_push_at IS NOT NULL
+				AND (device_activity.last_push_at IS NULL OR excluded.last_push_at >= device_activity.last_push_at)
+			THEN excluded.app_version ELSE device_activity.app_version END,
+		last_push_at = CASE WHEN excluded.last_push_at IS NOT NULL AND (device_activity.last_push_at IS NULL OR excluded.last_push_at >= device_activity.last_push_at)
 			THEN excluded.last_push_at ELSE device_activity.last_push_at END,
 		last_pull_at = CASE WHEN excluded.last_pull_at IS NOT NULL AND (device_activity.last_pull_at IS NULL OR excluded.last_pull_at > device_activity.last_pull_at)
 			THEN excluded.last_pull_at ELSE device_activity.last_pull_at END,

@@ -226,12 +226,15 @@ func (s *Store) SyncHealth(ctx context.Context, a Actor, f SyncHealthFilter) (*S
 // team ?3 (or team ?4 alone), ?5 teams, each with its active members and
 // leads (user ?6 alone when set) and their phones (not dashboard sessions),
 // one row per phone, a member without a phone once, a team without members
-// once. ?7 is the time before which a push token is stale.
+// once. ?7 is the time before which a push token is stale. The app
+// version is the later of what the last login and the last push said.
 const syncHealthSQL = `
 	WITH pt AS (SELECT t.id, t.name, t.area_id, ta.path FROM areas ta JOIN teams t ON t.area_id = ta.id
 		WHERE ta.path >= ?1 AND ta.path < ?2 AND t.active AND t.id > ?3 AND (?4 = 0 OR t.id = ?4)
 		ORDER BY t.id LIMIT ?5)
-	SELECT pt.id, pt.name, pt.area_id, pt.path, u.id, u.name, u.role, d.id, d.platform, d.app_version,
+	SELECT pt.id, pt.name, pt.area_id, pt.path, u.id, u.name, u.role, d.id, d.platform,
+		CASE WHEN x.app_version IS NOT NULL AND (x.last_login_at IS NULL OR x.last_push_at >= x.last_login_at)
+			THEN x.app_version ELSE d.app_version END,
 		x.last_push_at, x.last_pull_at, x.last_login_at, d.last_seen_at,
 		CASE WHEN d.id IS NULL OR d.push_token IS NULL THEN 'none'
 			WHEN max(d.last_seen_at, COALESCE(d.push_token_updated_at, '')) >= ?7 THEN 'fresh' ELSE 'stale' END,

@@ -157,8 +157,8 @@ func TestDeviceActivityFlush(t *testing.T) {
 	w.push("m1") // registers m1's phone
 	dev := w.actors["m1"].DeviceID
 	t0 := w.clock()
-	w.s.RecordDeviceActivity(dev, ActivityPush, 5)
-	w.s.RecordDeviceActivity("ffffffff-0000-4000-8000-000000000000", ActivityPull, 1) // no such device
+	w.s.RecordDeviceActivity(dev, ActivityPush, 5, "")
+	w.s.RecordDeviceActivity("ffffffff-0000-4000-8000-000000000000", ActivityPull, 1, "") // no such device
 	row := func() (push, pull, login sql.NullString, pending sql.NullInt64) {
 		t.Helper()
 		err := w.s.read.QueryRow(`SELECT last_push_at, last_pull_at, last_login_at, pending_mutations FROM device_activity WHERE device_id = ?`, dev).
@@ -187,8 +187,8 @@ func TestDeviceActivityFlush(t *testing.T) {
 	}
 	w.advance(time.Hour)
 	t1 := w.clock()
-	w.s.RecordDeviceActivity(dev, ActivityPull, 0)
-	w.s.RecordDeviceActivity(dev, ActivityLogin, -1) // not a report of the outbox
+	w.s.RecordDeviceActivity(dev, ActivityPull, 0, "")
+	w.s.RecordDeviceActivity(dev, ActivityLogin, -1, "") // not a report of the outbox
 	w.flush()
 	push, pull, login, pending = row()
 	if push.String != ts(t0) || pull.String != ts(t1) || login.String != ts(t1) || pending.Int64 != 0 {
@@ -196,8 +196,8 @@ func TestDeviceActivityFlush(t *testing.T) {
 	}
 	// A late flush of older activity (a clock that went back) changes nothing.
 	w.advance(-30 * time.Minute)
-	w.s.RecordDeviceActivity(dev, ActivityPush, 9)
-	w.s.RecordDeviceActivity(dev, ActivityPull, 9)
+	w.s.RecordDeviceActivity(dev, ActivityPush, 9, "")
+	w.s.RecordDeviceActivity(dev, ActivityPull, 9, "")
 	w.flush()
 	push2, pull2, _, pending2 := row()
 	if push2.String != ts(t1.Add(-30*time.Minute)) || pull2.String != ts(t1) || pending2.Int64 != 0 {
@@ -211,7 +211,7 @@ func TestDeviceActivityFlushFailureKeepsTheBatch(t *testing.T) {
 	w := newHealthWorld(t)
 	w.push("m1")
 	dev := w.actors["m1"].DeviceID
-	w.s.RecordDeviceActivity(dev, ActivityPull, 4)
+	w.s.RecordDeviceActivity(dev, ActivityPull, 4, "")
 	ctx, cancel := context.WithCancel(w.ctx)
 	cancel()
 	if _, err := w.s.FlushDeviceActivity(ctx); err == nil {
@@ -261,14 +261,14 @@ func TestSyncHealth(t *testing.T) {
 		Mutation{Table: "assistance_logs", Op: "create", ID: "bad-id-2", Fields: fields("occurred_at", "2026-11-01T02:00:00Z")},
 		Mutation{Table: "target_progress", Op: "patch", ID: "01950000-0000-7000-8000-000000000097", Fields: fields("goal", 3)})
 	now := w.clock()
-	w.s.RecordDeviceActivity(w.actors["m1"].DeviceID, ActivityPush, 2)
-	w.s.RecordDeviceActivity(w.actors["m1"].DeviceID, ActivityPull, 0)
-	w.s.RecordDeviceActivity(w.actors["m1"].DeviceID, ActivityLogin, -1)
-	w.s.RecordDeviceActivity(w.actors["m3"].DeviceID, ActivityPush, -1)
+	w.s.RecordDeviceActivity(w.actors["m1"].DeviceID, ActivityPush, 2, "")
+	w.s.RecordDeviceActivity(w.actors["m1"].DeviceID, ActivityPull, 0, "")
+	w.s.RecordDeviceActivity(w.actors["m1"].DeviceID, ActivityLogin, -1, "")
+	w.s.RecordDeviceActivity(w.actors["m3"].DeviceID, ActivityPush, -1, "")
 	w.flush()
 	// T3's only phone synced 4 days before now: stale at 3 days, not at 5.
 	w.advance(-4 * 24 * time.Hour)
-	w.s.RecordDeviceActivity(w.actors["m5"].DeviceID, ActivityPull, 0)
+	w.s.RecordDeviceActivity(w.actors["m5"].DeviceID, ActivityPull, 0, "")
 	w.flush()
 	w.advance(4 * 24 * time.Hour)
 
@@ -321,11 +321,12 @@ func TestSyncHealth(t *testing.T) {
 	}
 
 	// Version filter: only phones below it, and their teams.
-	if _, err := s.Push(w.ctx, w.actors["m3"], PushRequest{DeviceID: w.actors["m3"].DeviceID, AppVersion: "1.10.0"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.write.Exec(`UPDATE devices SET app_version = '1.10.0' WHERE id = ?`, w.actors["m3"].DeviceID); err != nil {
-		t.Fatal(err)
+	// m3's app was updated: its next push says so (devices.app_version
+	// changes only at login).
+	w.s.RecordDeviceActivity(w.actors["m3"].DeviceID, ActivityPush, -1, "1.10.0")
+	w.flush()
+	if v := device(w.health("coordA", "A2", SyncHealthFilter{})["Tổ T2"], "m3").AppVersion; v != "1.10.0" {
+		t.Errorf("m3's app version after a push from 1.10.0: %q", v)
 	}
 	old := w.health("coordA", "A", SyncHealthFilter{AppVersionBelow: "1.9.0"})
 	if len(old) != 1 || len(old["Tổ T1"].Devices) != 2 {

@@ -7,7 +7,8 @@
 -- transaction for every device heard from meanwhile), never inside a push
 -- or a pull: a pull is a read-only transaction and stays one. Times are the
 -- server's (RFC 3339 UTC). pending_mutations is what the phone last said
--- waits in its outbox, pending_at when it said it.
+-- waits in its outbox, pending_at when it said it; app_version what its
+-- last push said (devices.app_version changes only at login).
 CREATE TABLE device_activity (
 	device_id         TEXT PRIMARY KEY REFERENCES devices(id),
 	last_push_at      TEXT CHECK (last_push_at IS NULL OR length(last_push_at) BETWEEN 20 AND 40),
@@ -15,6 +16,7 @@ CREATE TABLE device_activity (
 	last_login_at     TEXT CHECK (last_login_at IS NULL OR length(last_login_at) BETWEEN 20 AND 40),
 	pending_mutations INTEGER CHECK (pending_mutations IS NULL OR pending_mutations >= 0),
 	pending_at        TEXT CHECK (pending_at IS NULL OR length(pending_at) BETWEEN 20 AND 40),
+	app_version       TEXT CHECK (app_version IS NULL OR length(app_version) <= 40),
 	CHECK ((pending_mutations IS NULL) = (pending_at IS NULL))
 ) STRICT, WITHOUT ROWID;
 
