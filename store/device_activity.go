@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -116,8 +118,9 @@ func (r *activityRecorder) putBack(m map[string]*deviceActivity) {
 	}
 }
 
-// activityChunk is how many devices one statement of a flush writes.
-const activityChunk = 2000
+// activityChunk is how many devices one statement of a flush writes
+// (7 parameters each; SQLite takes 32,766).
+const activityChunk = 500
 
 // FlushDeviceActivity writes the recorded activity in one write
 // transaction and returns how many devices it wrote. Times only move
@@ -141,10 +144,17 @@ func (s *Store) FlushDeviceActivity(ctx context.Context) (int, error) {
 		}
 		rows = append(rows, r)
 	}
+	// In key order, the upserts walk both b-trees (device_activity and
+	// devices, keyed by random UUIDs) front to back instead of jumping.
+	sort.Slice(rows, func(i, j int) bool { return rows[i][0].(string) < rows[j][0].(string) })
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for rest := rows; len(rest) > 0; {
 			n := min(len(rest), activityChunk)
-			if _, err := tx.ExecContext(ctx, flushActivitySQL, mustJSON(rest[:n])); err != nil {
+			args := make([]any, 0, 7*n)
+			for _, r := range rest[:n] {
+				args = append(args, r[:]...)
+			}
+			if _, err := tx.ExecContext(ctx, flushActivitySQL(n), args...); err != nil {
 				return fmt.Errorf("flush device activity: %w", err)
 			}
 			rest = rest[n:]
@@ -158,15 +168,21 @@ func (s *Store) FlushDeviceActivity(ctx context.Context) (int, error) {
 	return len(batch), nil
 }
 
-// flushActivitySQL upserts a JSON array of [device, push, pull, login,
-// pending, pending_at, app_version] rows: a later time wins, a null keeps
-// the stored one, the pending count goes with its time and the app
-// version with its push.
-const flushActivitySQL = `INSERT INTO device_activity (device_id, last_push_at, last_pull_at, last_login_at, pending_mutations, pending_at,
+// flushActivitySQL upserts n rows of (device, push, pull, login, pending,
+// pending_at, app_version) parameters: a later time wins, a null keeps the
+// stored one, the pending count goes with its time and the app version
+// with its push. Parameters, not one JSON array: a flush of 25,647 phones
+// took 1.6 s with json_each, mostly allocation and freeing.
+func flushActivitySQL(n int) string {
+	return `INSERT INTO device_activity (device_id, last_push_at, last_pull_at, last_login_at, pending_mutations, pending_at,
 		app_version)
-	SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6
-	FROM json_each(?) j JOIN devices d ON d.id = j.value ->> 0 WHERE true
-	ON CONFLICT (device_id) DO UPDATE SET
+	SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7
+	FROM (VALUES ` + strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n-1) + `(?, ?, ?, ?, ?, ?, ?)) v
+	JOIN devices d ON d.id = v.column1 WHERE true
+	` + flushActivityConflict
+}
+
+const flushActivityConflict = `ON CONFLICT (device_id) DO UPDATE SET
 		app_version = CASE WHEN excluded.app_version IS NOT NULL AND excluded.last_push_at IS NOT NULL
 				AND (device_activity.last_push_at IS NULL OR excluded.last_push_at >= device_activity.last_push_at)
 			THEN excluded.app_version ELSE device_activity.app_version END,

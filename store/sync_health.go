@@ -80,8 +80,13 @@ type SyncHealthFilter struct {
 	AppVersionBelow string
 	StaleDays       int  // default DefaultStaleDays
 	OnlyStale       bool // only the teams with no sync for StaleDays
-	After           int64
-	Limit           int // teams per page, ≤ MaxPageSize
+	// Brief leaves out each phone's rejections and conflicts (zero): they
+	// are read from the stored push results, about 14 rows a phone a day,
+	// 1.3 s for a whole province of 25,647 phones (a page of 500 teams,
+	// ~130 ms). A province's dashboard view shows neither.
+	Brief bool
+	After int64
+	Limit int // teams per page, ≤ MaxPageSize
 }
 
 // SyncHealthPage is one page of teams, by team id. Next is the ?after= of
@@ -189,11 +194,13 @@ func (s *Store) SyncHealth(ctx context.Context, a Actor, f SyncHealthFilter) (*S
 			}
 		}
 	}
-	if err := deviceRejections(ctx, tx, devices, ts(now.Add(-RejectionWindow))); err != nil {
-		return nil, err
-	}
-	if err := deviceConflicts(ctx, tx, teams, devices); err != nil {
-		return nil, err
+	if !f.Brief {
+		if err := deviceRejections(ctx, tx, devices, ts(now.Add(-RejectionWindow))); err != nil {
+			return nil, err
+		}
+		if err := deviceConflicts(ctx, tx, teams, devices); err != nil {
+			return nil, err
+		}
 	}
 	cutoff := now.Add(-time.Duration(f.StaleDays) * 24 * time.Hour)
 	for _, t := range teams {
