@@ -121,41 +121,50 @@ func (d *Dashboard) syncPage(r *req) error {
 	return d.render(r, status, "sync", v)
 }
 
-// syncByArea sums the teams into the areas one level below the scope.
+// syncByArea sums the teams into the areas one level below the scope (a
+// team's child area is the id after the scope's in its path).
 func (d *Dashboard) syncByArea(r *req, s *scope, teams []*store.TeamHealth) ([]syncArea, error) {
 	kids, err := d.store.Areas(r.c.Context(), r.actor, store.AreaFilter{ParentID: s.Area.ID, Limit: store.MaxPageSize})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]syncArea, 0, len(kids))
-	for _, k := range kids {
-		a := syncArea{Area: k}
-		for _, t := range teams {
-			if !strings.HasPrefix(t.AreaPath, k.Path) {
-				continue
-			}
-			a.Teams++
-			if t.Stale {
-				a.Stale++
-			}
-			for _, dv := range t.Devices {
-				if dv.DeviceID != "" {
-					a.Devices++
-					a.Pending += dv.Pending
-				}
-			}
+	byID := make(map[string]*syncArea, len(kids))
+	out := make([]*syncArea, len(kids))
+	for i, k := range kids {
+		out[i] = &syncArea{Area: k}
+		byID[itoa(k.ID)] = out[i]
+	}
+	for _, t := range teams {
+		rest := strings.TrimPrefix(t.AreaPath, s.Area.Path)
+		child, _, _ := strings.Cut(rest, "/")
+		a := byID[child]
+		if a == nil {
+			continue // a team on the scope's area itself
 		}
-		if a.Teams > 0 {
-			out = append(out, a)
+		a.Teams++
+		if t.Stale {
+			a.Stale++
+		}
+		for _, dv := range t.Devices {
+			if dv.DeviceID != "" {
+				a.Devices++
+				a.Pending += dv.Pending
+			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Stale != out[j].Stale {
-			return out[i].Stale > out[j].Stale
+	var list []syncArea
+	for _, a := range out {
+		if a.Teams > 0 {
+			list = append(list, *a)
 		}
-		return out[i].Area.Name < out[j].Area.Name
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		if list[i].Stale != list[j].Stale {
+			return list[i].Stale > list[j].Stale
+		}
+		return list[i].Area.Name < list[j].Area.Name
 	})
-	return out, nil
+	return list, nil
 }
 
 // validVersionInput accepts a dotted version of numbers (1.4 or 1.4.0).
