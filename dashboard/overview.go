@@ -44,6 +44,9 @@ func (d *Dashboard) labels(ctx context.Context, lang string) (*labels, error) {
 	return l, nil
 }
 
+// Indicator names an indicator code (templates).
+func (l *labels) Indicator(code string) string { return orCode(l.indicators, code) }
+
 func orCode(m map[string]string, code string) string {
 	if v, ok := m[code]; ok {
 		return v
@@ -78,7 +81,8 @@ type overviewData struct {
 	Weeks    []store.Week
 	Services []series
 	Inactive []store.TeamReport
-	More     int // inactive teams not listed
+	Places   map[string]store.Place // beside team names
+	More     int                    // inactive teams not listed
 }
 
 // overview handles GET /: the area's key figures for the period, its
@@ -132,6 +136,9 @@ func (d *Dashboard) overview(r *req) error {
 	if len(data.Inactive) > 20 {
 		data.More = len(data.Inactive) - 20
 		data.Inactive = data.Inactive[:20]
+	}
+	if data.Places, err = d.places(r, teamPaths(data.Inactive, func(t store.TeamReport) string { return t.AreaPath })); err != nil {
+		return err
 	}
 	v := d.newView(r, s, "/", "nav.overview")
 	v.Data = data

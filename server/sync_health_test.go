@@ -151,3 +151,20 @@ func TestDeviceActivityFlushedAtShutdown(t *testing.T) {
 			push, pull, login, pending, err)
 	}
 }
+
+// A version filter that is not a version is refused naming the field, in
+// Vietnamese by default and in English on request.
+func TestSyncHealthBadVersionIsExplained(t *testing.T) {
+	e := newTestEnv(t)
+	for _, c := range []struct{ lang, want string }{{"", "app_version_below phải là số phiên bản, ví dụ 1.4.0"},
+		{"en", "app_version_below must be a version such as 1.4.0"}} {
+		var h []string
+		if c.lang != "" {
+			h = []string{"Accept-Language", c.lang}
+		}
+		r := e.do("GET", fmt.Sprintf("/v1/sync-health?area_id=%d&app_version_below=1.x", e.communeA.ID), e.token("coordA"), nil, h...)
+		if got := r.JSON(t)["error"].(map[string]any)["fields"].(map[string]any)["app_version_below"]; r.Status != 422 || got != c.want {
+			t.Errorf("Accept-Language %q: %d, field message %q, want 422 %q", c.lang, r.Status, got, c.want)
+		}
+	}
+}
