@@ -81,15 +81,19 @@ func rfc(t time.Time) string { return store.Truncate(t).Format(time.RFC3339Nano)
 func TestCampaignRanksAtPull(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
-	today := store.Today(e.clock.now())
-	start := time.Now().AddDate(0, 0, -10).Format(time.DateOnly)
-	end := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
+	// An hour ago, on the Vietnam day it fell on (the campaign counts days
+	// in Vietnam time, and a log may not be in the future).
+	at := e.clock.now().Add(-time.Hour).UTC()
+	start := at.AddDate(0, 0, -10).Format(time.DateOnly)
+	end := at.AddDate(0, 1, 0).Format(time.DateOnly)
 	if _, err := e.store.CreateTarget(ctx, store.System, store.NewTarget{Indicator: "vneid_l2_activated", AreaID: e.communeA.ID,
 		Period: "campaign", Name: "Tháng VNeID", StartsOn: start, EndsOn: end, Goal: 100}); err != nil {
 		t.Fatal(err)
 	}
 	// Team A2 helps one citizen today, team A1 none: A2 first, A1 second.
-	e.push("memberA2", logCreate(1, uuidN(2), "occurred_at", today+"T03:00:00Z", "citizen_id_number", "038090001234"))
+	if r := e.push("memberA2", logCreate(1, uuidN(2), "occurred_at", at.Format(time.RFC3339), "citizen_id_number", "038090001234")); r.Results[0].Status != "applied" {
+		t.Fatalf("team A2's log: %+v", r.Results[0])
+	}
 	if _, err := e.store.RefreshCampaignRanks(ctx); err != nil {
 		t.Fatal(err)
 	}

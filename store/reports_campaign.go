@@ -216,6 +216,17 @@ func (s *Store) RefreshCampaignRanks(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(rows) == 0 {
+		// No campaign runs: take the writer only to empty a table that
+		// is not empty yet.
+		var some bool
+		if err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM campaign_ranks)`).Scan(&some); err != nil {
+			return 0, fmt.Errorf("campaign ranks: %w", err)
+		}
+		if !some {
+			return 0, nil
+		}
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM campaign_ranks`); err != nil {
 			return fmt.Errorf("campaign ranks: %w", err)
