@@ -62,6 +62,7 @@ type areaData struct {
 	Report   *store.Report
 	Children []childFigures
 	Teams    []store.TeamReport
+	Places   map[string]store.Place // beside team names
 	TooMany  int
 }
 
@@ -84,6 +85,9 @@ func (d *Dashboard) areaPage(r *req) error {
 	data := &areaData{scope: s, Report: rep, Children: kids, Teams: rep.Teams}
 	if len(rep.Teams) > maxListedTeams {
 		data.TooMany, data.Teams = len(rep.Teams), nil
+	}
+	if data.Places, err = d.places(r, teamPaths(data.Teams, func(t store.TeamReport) string { return t.AreaPath })); err != nil {
+		return err
 	}
 	v := d.newView(r, s, "/areas", "nav.areas")
 	v.Data = data

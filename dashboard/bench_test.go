@@ -20,6 +20,12 @@ import (
 	"toso/store"
 )
 
+var (
+	benchAdmin    = flag.String("dashboard.admin", store.GeneratedAdminPhone, "BenchmarkPages: the admin's phone (a `toso generate` province: 0900000000)")
+	benchCoord    = flag.String("dashboard.coord", store.GeneratedCoordPhone, "BenchmarkPages: a commune coordinator's phone (a `toso generate` province: 0900000002)")
+	benchPassword = flag.String("dashboard.password", store.GeneratedPassword, "BenchmarkPages: their password (a `toso generate` province: demo-password)")
+)
+
 var benchDB = flag.String("dashboard.db", "", "a generated province (toso generate, or the reports benchmark's cached file) for BenchmarkPages; it gets sessions written. Default: a small province generated once under the temporary folder")
 
 // BenchmarkPages measures each page's server time (request to last byte
@@ -59,18 +65,19 @@ func BenchmarkPages(b *testing.B) {
 	go func() { done <- srv.Run(runCtx, func(a net.Addr) { addrc <- a.String() }) }()
 	defer func() { cancel(); <-done }()
 	e := &env{t: &testing.T{}, base: "http://" + <-addrc}
-	for _, who := range []struct{ name, phone string }{{"province", store.GeneratedAdminPhone}, {"commune", store.GeneratedCoordPhone}} {
+	for _, who := range []struct{ name, phone string }{{"province", *benchAdmin}, {"commune", *benchCoord}} {
 		c := e.client()
 		_, body := getB(b, c, e.base+"/login")
 		m := csrfRE.FindStringSubmatch(body)
-		resp, err := c.PostForm(e.base+"/login", url.Values{"_csrf": {m[1]}, "phone": {who.phone}, "password": {store.GeneratedPassword}})
+		resp, err := c.PostForm(e.base+"/login", url.Values{"_csrf": {m[1]}, "phone": {who.phone}, "password": {*benchPassword}})
 		if err != nil || resp.StatusCode != http.StatusSeeOther {
 			b.Fatalf("login %s: %v %v", who.phone, err, resp)
 		}
 		resp.Body.Close()
 		// The generated logs' year, and a period of partial months (day rows).
 		for _, q := range []string{"?from=2025-01-01&to=2025-12-31", "?from=2025-03-15&to=2025-09-10"} {
-			for _, p := range []string{"/", "/areas", "/barriers", "/trainings", "/announcements", "/targets", "/downloads"} {
+			for _, p := range []string{"/", "/areas", "/barriers", "/trainings", "/announcements", "/targets", "/downloads",
+				"/sync", "/leaderboard", "/conflicts"} {
 				b.Run(fmt.Sprintf("%s%s/%s", who.name, strings.ReplaceAll(p, "/", "_"), q[6:16]), func(b *testing.B) {
 					ds := make([]time.Duration, 0, b.N)
 					for b.Loop() {

@@ -44,6 +44,24 @@ func (ch chart) totals() []float64 {
 	return t
 }
 
+// countTicks is the top of a count axis with four gridlines: whole-number
+// steps of 1, 2, 2.5 (from 25 up) or 5 × a power of ten, at least 1, so
+// an empty chart reads 0 1 2 3 4, never 0,3 0,5 0,8.
+func countTicks(v float64) (top, step float64) {
+	need := v / 4
+	for p := 1.0; ; p *= 10 {
+		for _, m := range []float64{1, 2, 2.5, 5} {
+			s := m * p
+			if s != math.Trunc(s) {
+				continue
+			}
+			if s >= need {
+				return 4 * s, s
+			}
+		}
+	}
+}
+
 // niceMax rounds a maximum up to 1, 2 or 5 × a power of ten.
 func niceMax(v float64) float64 {
 	if v <= 0 {
@@ -71,16 +89,16 @@ func (ch chart) legend(b *strings.Builder, x, y float64) {
 func (ch chart) vertical() template.HTML {
 	const w, h, left, top, bottom, legendW = 860.0, 300.0, 52.0, 16.0, 46.0, 250.0
 	plotW, plotH := w-left-legendW-16, h-top-bottom
-	max := niceMax(maxOf(ch.totals()))
+	max, step := countTicks(maxOf(ch.totals()))
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`,
 		w, h, chartID(ch.Title), chartID(ch.Title))
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, chartID(ch.Title), esc(ch.Title), chartID(ch.Title), esc(ch.Desc))
 	for i := 0; i <= 4; i++ {
-		v := max * float64(i) / 4
+		v := step * float64(i)
 		y := top + plotH - plotH*float64(i)/4
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="grid"/>`, left, left+plotW, y, y)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="ax" text-anchor="end">%s</text>`, left-6, y+4, formatNumber(ch.Lang, v, 1))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="ax" text-anchor="end">%s</text>`, left-6, y+4, formatNumber(ch.Lang, v, 0))
 	}
 	n := float64(len(ch.Categories))
 	slot := plotW / math.Max(n, 1)

@@ -3,8 +3,12 @@ package dashboard
 import (
 	"html/template"
 	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
+
+	"toso/store"
 )
 
 // navItem is one entry of the menu.
@@ -14,7 +18,8 @@ type navItem struct {
 
 var navItems = []navItem{
 	{"/", "nav.overview"}, {"/areas", "nav.areas"}, {"/barriers", "nav.barriers"}, {"/trainings", "nav.trainings"},
-	{"/announcements", "nav.announcements"}, {"/targets", "nav.targets"}, {"/downloads", "nav.downloads"},
+	{"/announcements", "nav.announcements"}, {"/targets", "nav.targets"}, {"/leaderboard", "nav.leaderboard"},
+	{"/sync", "nav.sync"}, {"/conflicts", "nav.conflicts"}, {"/downloads", "nav.downloads"},
 }
 
 // funcs are the templates' helpers; the language is always passed in.
@@ -46,7 +51,43 @@ var funcs = template.FuncMap{
 	},
 	"percent": func(share float64) float64 { return share * 100 },
 	"list":    func(s ...string) []string { return s },
-	"inc":     func(i int) int { return i + 1 },
+	"add":     func(a, b int) int { return a + b },
+	"codes":   rejectionCodes,
+	"value":   valueText,
+	"phones": func(ds []store.DeviceHealth) int {
+		n := 0
+		for _, d := range ds {
+			if d.DeviceID != "" {
+				n++
+			}
+		}
+		return n
+	},
+	"place": placeText,
+	"inc":   func(i int) int { return i + 1 },
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// rejectionCodes writes rejections by code as "locked 2, forbidden 1"
+// (most first), "–" for none.
+func rejectionCodes(m map[string]int) string {
+	if len(m) == 0 {
+		return "–"
+	}
+	codes := make([]string, 0, len(m))
+	for c := range m {
+		codes = append(codes, c)
+	}
+	sort.Slice(codes, func(i, j int) bool {
+		if m[codes[i]] != m[codes[j]] {
+			return m[codes[i]] > m[codes[j]]
+		}
+		return codes[i] < codes[j]
+	})
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = c + " " + strconv.Itoa(m[c])
+	}
+	return strings.Join(parts, ", ")
+}

@@ -45,6 +45,9 @@ func (d *Dashboard) labels(ctx context.Context, lang string) (*labels, error) {
 	return l, nil
 }
 
+// Indicator names an indicator code (templates).
+func (l *labels) Indicator(code string) string { return orCode(l.indicators, code) }
+
 func orCode(m map[string]string, code string) string {
 	if v, ok := m[code]; ok {
 		return v
@@ -79,7 +82,8 @@ type overviewData struct {
 	Weeks    []store.Week
 	Services []series
 	Inactive []store.TeamReport
-	More     int // inactive teams not listed
+	Places   map[string]store.Place // beside team names
+	More     int                    // inactive teams not listed
 	// Daily is today's summary of the area for the Zalo group (copied with
 	// the button, static/copy.js); Done the Bình dân học vụ số completions.
 	Daily string
@@ -145,6 +149,9 @@ func (d *Dashboard) overview(r *req) error {
 	if len(data.Inactive) > 20 {
 		data.More = len(data.Inactive) - 20
 		data.Inactive = data.Inactive[:20]
+	}
+	if data.Places, err = d.places(r, teamPaths(data.Inactive, func(t store.TeamReport) string { return t.AreaPath })); err != nil {
+		return err
 	}
 	v := d.newView(r, s, "/", "nav.overview")
 	v.Data = data

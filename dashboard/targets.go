@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -32,6 +33,16 @@ type targetsData struct {
 	CanEdit  bool           // the caller may change and delete the area's own targets
 	Failed   int64          // the target whose goal change was refused, with GoalErr
 	GoalErr  string
+	// Confirm is an allocation that stopped at goals changed by hand: the
+	// page asks whether to overwrite them.
+	Confirm *allocConfirm
+}
+
+// allocConfirm asks before an allocation overwrites goals set by hand.
+type allocConfirm struct {
+	TargetID int64
+	Method   string
+	Changed  []store.ChangedGoal
 }
 
 // targets handles GET /targets: the area's targets and those below it with
@@ -169,7 +180,8 @@ func parseNumber(s string) (float64, error) {
 }
 
 // allocateTarget handles POST /targets/:id/allocate: AllocateTarget, as
-// POST /v1/targets/{id}/allocate.
+// POST /v1/targets/{id}/allocate. When goals below were changed by hand,
+// the page lists them and asks before overwriting (replace=1).
 func (d *Dashboard) allocateTarget(r *req) error {
 	id, err := strconv.ParseInt(r.c.Params("id"), 10, 64)
 	if err != nil {
@@ -179,7 +191,13 @@ func (d *Dashboard) allocateTarget(r *req) error {
 	if method != store.AllocateProportional && method != store.AllocateEqual {
 		return fmt.Errorf("method %q: %w", method, store.ErrInvalid)
 	}
-	if _, err := d.store.AllocateTarget(r.c.Context(), r.actor, id, method); err != nil {
+	_, err = d.store.AllocateTarget(r.c.Context(), r.actor, id, method, r.c.FormValue("replace") == "1")
+	var changed *store.GoalsChangedError
+	if errors.As(err, &changed) {
+		return d.showTargetsWith(r, fiber.StatusConflict, d.newTargetForm(), func(t *targetsData) {
+			t.Confirm = &allocConfirm{TargetID: id, Method: method, Changed: changed.Changed}
+		})
+	} else if err != nil {
 		return err
 	}
 	return r.c.Redirect().Status(fiber.StatusSeeOther).To("/targets?" + r.c.Request().URI().QueryArgs().String())

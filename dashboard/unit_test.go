@@ -1,6 +1,9 @@
 package dashboard
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFormatNumber(t *testing.T) {
 	for _, c := range []struct {
@@ -35,5 +38,36 @@ func TestEveryTextIsTranslated(t *testing.T) {
 		if m[0] == "" || m[1] == "" {
 			t.Errorf("message %q lacks a language: %q", k, m)
 		}
+	}
+}
+
+// A count axis has whole-number ticks, an empty chart included (it read
+// 0,3 / 0,5 / 0,8), and its top covers the largest bar.
+func TestCountTicks(t *testing.T) {
+	for _, c := range []struct{ max, top, step float64 }{
+		{0, 4, 1}, {0.5, 4, 1}, {3, 4, 1}, {4, 4, 1}, {5, 8, 2}, {37, 40, 10}, {100, 100, 25}, {101, 200, 50}, {9001, 10000, 2500},
+	} {
+		top, step := countTicks(c.max)
+		if top != c.top || step != c.step {
+			t.Errorf("countTicks(%v) = %v, %v; want %v, %v", c.max, top, step, c.top, c.step)
+		}
+	}
+	empty := string(chart{Title: "t", Categories: []string{"a", "b"}, Series: []series{{Name: "s", Color: "#000", Values: []float64{0, 0}}}, Lang: "vi"}.vertical())
+	for _, tick := range []string{">0<", ">1<", ">2<", ">3<", ">4<"} {
+		if !strings.Contains(empty, tick) {
+			t.Errorf("an empty chart lacks the tick %s", tick)
+		}
+	}
+	if strings.Contains(empty, ",") {
+		t.Errorf("an empty chart has a decimal tick: %s", empty)
+	}
+}
+
+func TestRejectionCodes(t *testing.T) {
+	if got, want := rejectionCodes(map[string]int{"forbidden": 1, "locked": 2, "deleted": 1}), "locked 2, deleted 1, forbidden 1"; got != want {
+		t.Errorf("rejectionCodes: got %q, want %q", got, want)
+	}
+	if got := rejectionCodes(nil); got != "–" {
+		t.Errorf("no rejections: got %q", got)
 	}
 }

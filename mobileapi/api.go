@@ -116,7 +116,11 @@ func (a *API) Register(r fiber.Router) {
 	v1.Post("/review/logs/:id/lock", auth, a.lockLog)
 	v1.Post("/review/sessions/:id/lock", auth, a.lockSession)
 	v1.Post("/review/progress/:id/void", auth, a.voidProgress)
+	v1.Get("/review/conflicts", auth, a.listConflicts)
 	v1.Post("/review/conflicts/:id/resolve", auth, a.resolveConflict)
+
+	// The coordinator's sync health (issue 14): every phone of every team.
+	v1.Get("/sync-health", auth, a.syncHealth)
 
 	// Sync (SYNC.md): gzip both ways; the request body is decompressed by
 	// Fiber (within BodyLimit) when Content-Encoding says gzip.
@@ -131,6 +135,8 @@ func (a *API) Register(r fiber.Router) {
 	v1.Post("/announcements/:id/publish", auth, a.publishAnnouncement)
 	v1.Post("/announcements/:id/retract", auth, a.retractAnnouncement)
 	v1.Get("/announcements/:id/receipts", auth, a.announcementReceipts)
+	v1.Get("/announcements/:id/receipts/areas", auth, a.receiptAreas)
+	v1.Get("/announcements/:id/unacknowledged", auth, a.unacknowledged)
 	v1.Post("/announcements/:id/read", auth, a.markRead)
 	v1.Post("/announcements/:id/ack", auth, a.markAcked)
 	v1.Get("/inbox", auth, a.inbox)

@@ -75,6 +75,9 @@ func (a *API) login(c fiber.Ctx) error {
 		return err
 	}
 	a.loginPhone.reset(key)
+	if req.Platform != "web" {
+		a.store.RecordDeviceActivity(sess.DeviceID, store.ActivityLogin, -1, "")
+	}
 	r, err := a.newTokenResponse(sess, u)
 	if err != nil {
 		return err

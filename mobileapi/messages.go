@@ -25,4 +25,6 @@ var Messages = map[string]Message{
 	"import_failed":          {"The file has errors; nothing was imported.", "Tệp có lỗi; chưa có dữ liệu nào được nhập."},
 	"mid_gap":                {"Mutations are missing before this batch.", "Thiếu các thao tác trước lô này."},
 	"unsupported_schema":     {"This app version is not supported. Update the app.", "Phiên bản ứng dụng không được hỗ trợ. Vui lòng cập nhật ứng dụng."},
+	"goals_changed":          {"Some goals below were changed by hand; nothing was allocated. Allocate again with \"replace\": true to overwrite them.", "Một số mục tiêu của địa bàn trực thuộc đã được sửa tay; chưa phân bổ gì. Phân bổ lại với \"replace\": true để ghi đè."},
+	"ack_not_required":       {"This announcement does not ask for acknowledgement.", "Thông báo này không yêu cầu xác nhận đã đọc."},
 }

@@ -50,6 +50,9 @@ type syncPushRequest struct {
 	SchemaVersion int            `json:"schema_version" validate:"required,gte=1"`
 	AppVersion    string         `json:"app_version" validate:"max=40"`
 	Mutations     []syncMutation `json:"mutations" validate:"max=200"`
+	// PendingMutations is how many mutations wait in the phone's outbox
+	// (this batch included), for the coordinators' sync health; optional.
+	PendingMutations *int `json:"pending_mutations" validate:"omitempty,gte=0,lte=1000000"`
 }
 
 // syncMutation is one field patch: create, patch or delete of one row.
@@ -97,6 +100,16 @@ type syncPullRequest struct {
 	SchemaVersion int               `json:"schema_version" validate:"required,gte=1"`
 	Cursors       map[string]string `json:"cursors" validate:"max=20,dive,keys,max=64,endkeys,max=64"`
 	Limit         int               `json:"limit" validate:"gte=0,lte=500"`
+	// PendingMutations: as in a push, what waits in the outbox now.
+	PendingMutations *int `json:"pending_mutations" validate:"omitempty,gte=0,lte=1000000"`
+}
+
+// pending is a reported outbox size, or -1 when the phone did not say.
+func pending(n *int) int {
+	if n == nil {
+		return -1
+	}
+	return *n
 }
 
 const (
@@ -158,6 +171,7 @@ func (a *API) syncPush(c fiber.Ctx) error {
 		return err
 	}
 	a.sync.pushed(muts, res.Results, a.store.IsSyncTable)
+	a.store.RecordDeviceActivity(req.DeviceID, store.ActivityPush, pending(req.PendingMutations), req.AppVersion)
 	out := syncPushResponse{LastMid: res.LastMid, ServerTime: rfc3339(res.ServerTime), RetryAfter: res.RetryAfter,
 		Results: make([]syncResult, len(res.Results))}
 	no := false
@@ -194,7 +208,16 @@ func (a *API) syncPull(c fiber.Ctx) error {
 		return err
 	}
 	a.sync.pulledFrom(res)
-	b := AppendPull(make([]byte, 0, 64<<10), res)
+	a.store.RecordDeviceActivity(req.DeviceID, store.ActivityPull, pending(req.PendingMutations), "")
+	var ranks []store.CampaignRank
+	if act := actor(c); act.Role == store.RoleTeamLead {
+		// One primary-key range of a table a periodic job keeps: a pull
+		// never ranks anything itself.
+		if ranks, err = a.store.TeamCampaignRanks(ctx, act.TeamID); err != nil {
+			return err
+		}
+	}
+	b := appendPull(make([]byte, 0, 64<<10), res, ranks)
 	if day, text, ok := a.pullSummary(ctx, actor(c), res, Lang(c)); ok {
 		b = AppendDailySummary(b, day, text)
 	}

@@ -15,7 +15,11 @@ import (
 //
 // "row" is the row's current state (absent for op "del"); "digest" comes
 // with the last page of a scope.
-func AppendPull(b []byte, r *store.PullResponse) []byte {
+func AppendPull(b []byte, r *store.PullResponse) []byte { return appendPull(b, r, nil) }
+
+// appendPull is AppendPull with, for a team lead, "campaign_ranks": the
+// team's standing in each running campaign (absent when ranks is nil).
+func appendPull(b []byte, r *store.PullResponse, ranks []store.CampaignRank) []byte {
 	b = append(b, `{"last_mid":`...)
 	b = strconv.AppendInt(b, r.LastMid, 10)
 	b = append(b, `,"server_time":`...)
@@ -66,7 +70,40 @@ func AppendPull(b []byte, r *store.PullResponse) []byte {
 		}
 		b = append(b, '}')
 	}
-	return append(b, "}}"...)
+	b = append(b, '}')
+	if ranks != nil {
+		b = append(b, `,"campaign_ranks":`...)
+		out := make([]campaignRankResponse, len(ranks))
+		for i, cr := range ranks {
+			out[i] = newCampaignRankResponse(cr)
+		}
+		j, _ := json.Marshal(out) // plain values: cannot fail
+		b = append(b, j...)
+	}
+	return append(b, '}')
+}
+
+// campaignRankResponse is a team's standing in a running campaign, as a
+// team lead's phone gets it with each pull (refreshed every few minutes).
+type campaignRankResponse struct {
+	TargetID      int64   `json:"target_id"`
+	Name          string  `json:"name"`
+	Indicator     string  `json:"indicator"`
+	StartsOn      string  `json:"starts_on"`
+	EndsOn        string  `json:"ends_on"`
+	Citizens      float64 `json:"citizens"`
+	Logs          float64 `json:"logs"`
+	CommuneRank   int     `json:"commune_rank"`
+	CommuneTeams  int     `json:"commune_teams"`
+	ProvinceRank  int     `json:"province_rank"`
+	ProvinceTeams int     `json:"province_teams"`
+	AsOf          string  `json:"as_of"`
+}
+
+func newCampaignRankResponse(r store.CampaignRank) campaignRankResponse {
+	return campaignRankResponse{TargetID: r.TargetID, Name: r.Name, Indicator: r.Indicator, StartsOn: r.StartsOn,
+		EndsOn: r.EndsOn, Citizens: r.Citizens, Logs: r.Logs, CommuneRank: r.CommuneRank, CommuneTeams: r.CommuneTeams,
+		ProvinceRank: r.ProvinceRank, ProvinceTeams: r.ProvinceTeams, AsOf: rfc3339(r.AsOf)}
 }
 
 // AppendDailySummary adds the optional "daily_summary": {"day", "text"}

@@ -1,6 +1,8 @@
 package mobileapi
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v3"
 
 	"toso/store"
@@ -133,10 +135,22 @@ func (a *API) deleteTarget(c fiber.Ctx) error {
 
 type allocateRequest struct {
 	Method string `json:"method" validate:"required,oneof=proportional equal"`
+	// Replace overwrites goals changed by hand since the last allocation;
+	// without it such goals stop the allocation with 409 goals_changed.
+	Replace bool `json:"replace"`
+}
+
+type changedGoalResponse struct {
+	TargetID      int64   `json:"target_id"`
+	AreaID        int64   `json:"area_id"`
+	AreaName      string  `json:"area_name"`
+	Goal          float64 `json:"goal"`
+	AllocatedGoal float64 `json:"allocated_goal"`
+	NewGoal       float64 `json:"new_goal"`
 }
 
 // allocateTarget handles POST /v1/targets/:id/allocate: one child target
-// per child area, which can then be edited.
+// per child area, which can then be edited; parts sum to the goal.
 func (a *API) allocateTarget(c fiber.Ctx) error {
 	id, err := idParam(c)
 	if err != nil {
@@ -146,8 +160,16 @@ func (a *API) allocateTarget(c fiber.Ctx) error {
 	if err := c.Bind().JSON(&req); err != nil {
 		return err
 	}
-	ts, err := a.store.AllocateTarget(c.Context(), actor(c), id, req.Method)
-	if err != nil {
+	ts, err := a.store.AllocateTarget(c.Context(), actor(c), id, req.Method, req.Replace)
+	var changed *store.GoalsChangedError
+	if errors.As(err, &changed) {
+		out := make([]changedGoalResponse, len(changed.Changed))
+		for i, g := range changed.Changed {
+			out[i] = changedGoalResponse{TargetID: g.TargetID, AreaID: g.AreaID, AreaName: g.AreaName, Goal: g.Goal,
+				AllocatedGoal: g.AllocatedGoal, NewGoal: g.NewGoal}
+		}
+		return &Problem{Status: fiber.StatusConflict, Code: "goals_changed", Extra: map[string]any{"targets": out}}
+	} else if err != nil {
 		return err
 	}
 	items := make([]targetResponse, len(ts))

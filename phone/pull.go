@@ -33,13 +33,23 @@ func (c *Client) Pull(ctx context.Context) (PullStats, error) {
 		if err != nil {
 			return st, err
 		}
+		waiting, err := c.Pending(ctx)
+		if err != nil {
+			return st, err
+		}
 		var resp pullResponse
 		st.Requests++
 		err = c.post(ctx, "/v1/sync/pull", pullRequest{
 			Protocol: Protocol, DeviceID: c.deviceID, SchemaVersion: SchemaVersion, Cursors: cursors, Limit: c.cfg.PageLimit,
+			PendingMutations: &waiting,
 		}, &resp, true)
 		if err != nil {
 			return st, err
+		}
+		if resp.CampaignRanks != nil {
+			if err := c.keepCampaignRanks(ctx, resp.CampaignRanks); err != nil {
+				return st, err
+			}
 		}
 		st.LastMid = resp.LastMid
 		if len(resp.Resets) > 0 {
@@ -289,4 +299,24 @@ func (c *Client) Sync(ctx context.Context) error {
 	}
 	_, err := c.Pull(ctx)
 	return err
+}
+
+// keepCampaignRanks stores the latest campaign ranks the server sent.
+func (c *Client) keepCampaignRanks(ctx context.Context, ranks []CampaignRank) error {
+	b, err := json.Marshal(ranks)
+	if err != nil {
+		return err
+	}
+	return c.setMeta(ctx, c.db, "campaign_ranks", string(b))
+}
+
+// CampaignRanks is what the last pull said about the team's standing in
+// the running campaigns (team leads only; nil before any).
+func (c *Client) CampaignRanks(ctx context.Context) ([]CampaignRank, error) {
+	v, err := c.meta(ctx, "campaign_ranks")
+	if err != nil || v == "" {
+		return nil, err
+	}
+	var out []CampaignRank
+	return out, json.Unmarshal([]byte(v), &out)
 }

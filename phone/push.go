@@ -36,11 +36,15 @@ func (c *Client) Push(ctx context.Context) (PushStats, error) {
 		if err != nil || len(batch) == 0 {
 			return st, err
 		}
+		waiting, err := c.Pending(ctx)
+		if err != nil {
+			return st, err
+		}
 		var resp pushResponse
 		st.Requests++
 		err = c.post(ctx, "/v1/sync/push", pushRequest{
 			Protocol: Protocol, DeviceID: c.deviceID, SchemaVersion: SchemaVersion, AppVersion: c.cfg.AppVersion,
-			Mutations: batch,
+			Mutations: batch, PendingMutations: &waiting,
 		}, &resp, true)
 		if err != nil {
 			var ae *APIError

@@ -21,6 +21,9 @@ type pushRequest struct {
 	SchemaVersion int        `json:"schema_version"`
 	AppVersion    string     `json:"app_version"`
 	Mutations     []Mutation `json:"mutations"`
+	// PendingMutations is how many entries wait in the outbox (this batch
+	// included), for the coordinators' sync health.
+	PendingMutations *int `json:"pending_mutations,omitempty"`
 }
 
 // Result is the server's verdict on one mutation.
@@ -50,6 +53,8 @@ type pullRequest struct {
 	SchemaVersion int               `json:"schema_version"`
 	Cursors       map[string]string `json:"cursors"`
 	Limit         int               `json:"limit,omitempty"`
+	// PendingMutations: as in a push, what waits in the outbox now.
+	PendingMutations *int `json:"pending_mutations,omitempty"`
 }
 
 // Change is one row of a pulled scope: its current state ("put") or its
@@ -83,6 +88,27 @@ type pullResponse struct {
 	ScopesRemoved []string             `json:"scopes_removed"`
 	Resets        []string             `json:"resets"`
 	Scopes        map[string]scopePage `json:"scopes"`
+	// CampaignRanks comes to team leads only: the team's standing in
+	// each running campaign, as of the server's last refresh.
+	CampaignRanks []CampaignRank `json:"campaign_ranks,omitempty"`
+}
+
+// CampaignRank is the team's standing in one running campaign, within its
+// commune and its province (ranked by citizens reached, then logs; equal
+// teams share a rank).
+type CampaignRank struct {
+	TargetID      int64   `json:"target_id"`
+	Name          string  `json:"name"`
+	Indicator     string  `json:"indicator"`
+	StartsOn      string  `json:"starts_on"`
+	EndsOn        string  `json:"ends_on"`
+	Citizens      float64 `json:"citizens"`
+	Logs          float64 `json:"logs"`
+	CommuneRank   int     `json:"commune_rank"`
+	CommuneTeams  int     `json:"commune_teams"`
+	ProvinceRank  int     `json:"province_rank"`
+	ProvinceTeams int     `json:"province_teams"`
+	AsOf          string  `json:"as_of"`
 }
 
 type loginRequest struct {

@@ -387,7 +387,7 @@ func authzRows() []authzRow {
 // end sessions (the last two).
 func allRows() []authzRow {
 	rows := authzRows()
-	return slices.Concat(rows[:len(rows)-2], reportRows(), rows[len(rows)-2:])
+	return slices.Concat(rows[:len(rows)-2], reportRows(), coordRows(), rows[len(rows)-2:])
 }
 
 // loginDevice is a second device of each fixture user, for logins (a login

@@ -53,6 +53,21 @@ func newStructValidator() (*structValidator, error) {
 	if err := vi_translations.RegisterDefaultTranslations(v, viT); err != nil {
 		return nil, err
 	}
+	// Tags the libraries do not translate.
+	for _, m := range []struct {
+		tag    string
+		t      ut.Translator
+		format string
+	}{
+		{"semver", enT, "{0} must be a version such as 1.4.0"},
+		{"semver", viT, "{0} phải là số phiên bản, ví dụ 1.4.0"},
+	} {
+		err := v.RegisterTranslation(m.tag, m.t, func(t ut.Translator) error { return t.Add(m.tag, m.format, true) },
+			func(t ut.Translator, fe validator.FieldError) string { s, _ := t.T(fe.Tag(), fe.Field()); return s })
+		if err != nil {
+			return nil, err
+		}
+	}
 	return &structValidator{v: v, en: enT, vi: viT}, nil
 }
 

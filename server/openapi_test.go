@@ -304,6 +304,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 	addReviewFixtures(e)
 	tests = append(tests, reportExchanges(e)...)
+	tests = append(tests, coordExchanges(e)...)
 	// Without a token, every operation that needs one answers 401.
 	for _, op := range appOperations(e) {
 		if o := e.api.doc.Paths.Find(op.Path).GetOperation(op.Method); o != nil && needsToken(e.api, o) {

@@ -44,6 +44,10 @@ type Config struct {
 	// Collectors are extra Prometheus metrics served at /metrics (the
 	// push worker's, for example).
 	Collectors []prometheus.Collector
+	// The periodic jobs (jobs.go): defaults store.ActivityFlushEvery and
+	// store.CampaignRanksEvery.
+	ActivityFlushEvery time.Duration
+	CampaignRanksEvery time.Duration
 }
 
 // Server is the HTTP side of Toso.
@@ -77,6 +81,7 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	cfg.jobDefaults()
 	sv, err := newStructValidator()
 	if err != nil {
 		return nil, fmt.Errorf("validator: %w", err)
@@ -161,6 +166,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		errc <- s.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
 	}()
 	go s.pruneSync(ctx)
+	stopJobs := s.jobs(ctx)
+	defer stopJobs() // after the requests in flight: their device activity is flushed last
 	select {
 	case err := <-errc:
 		return err

@@ -1,7 +1,7 @@
 -- The schema after every migration (store/migrations), written by
 -- `go test ./store -update`; TestSchemaSnapshot fails while it is stale.
 -- Read this to know the tables; change them with a new migration.
--- Schema version 11.
+-- Schema version 12.
 
 CREATE TABLE announcement_receipts (
 	announcement_id INTEGER NOT NULL REFERENCES announcements(id),
@@ -149,6 +149,19 @@ CREATE TABLE barriers (
 	version  INTEGER NOT NULL
 ) STRICT;
 
+CREATE TABLE campaign_ranks (
+	team_id        INTEGER NOT NULL REFERENCES teams(id),
+	target_id      INTEGER NOT NULL REFERENCES targets(id) ON DELETE CASCADE,
+	citizens       REAL NOT NULL CHECK (citizens >= 0),
+	logs           REAL NOT NULL CHECK (logs >= 0),
+	commune_rank   INTEGER NOT NULL CHECK (commune_rank >= 1),
+	commune_teams  INTEGER NOT NULL CHECK (commune_teams >= commune_rank),
+	province_rank  INTEGER NOT NULL CHECK (province_rank >= 1),
+	province_teams INTEGER NOT NULL CHECK (province_teams >= province_rank),
+	as_of          TEXT NOT NULL CHECK (length(as_of) BETWEEN 20 AND 40),
+	PRIMARY KEY (team_id, target_id)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE "citizen_firsts" (
 	citizen_ref BLOB NOT NULL CHECK (length(citizen_ref) = 32),
 	series      INTEGER NOT NULL,
@@ -175,6 +188,17 @@ CREATE TABLE course_completions (
 	area_id      INTEGER NOT NULL REFERENCES areas(id),
 	import_id    INTEGER NOT NULL REFERENCES completion_imports(id),
 	PRIMARY KEY (citizen_ref, course)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE device_activity (
+	device_id         TEXT PRIMARY KEY REFERENCES devices(id),
+	last_push_at      TEXT CHECK (last_push_at IS NULL OR length(last_push_at) BETWEEN 20 AND 40),
+	last_pull_at      TEXT CHECK (last_pull_at IS NULL OR length(last_pull_at) BETWEEN 20 AND 40),
+	last_login_at     TEXT CHECK (last_login_at IS NULL OR length(last_login_at) BETWEEN 20 AND 40),
+	pending_mutations INTEGER CHECK (pending_mutations IS NULL OR pending_mutations >= 0),
+	pending_at        TEXT CHECK (pending_at IS NULL OR length(pending_at) BETWEEN 20 AND 40),
+	app_version       TEXT CHECK (app_version IS NULL OR length(app_version) <= 40),
+	CHECK ((pending_mutations IS NULL) = (pending_at IS NULL))
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE devices (
@@ -348,7 +372,7 @@ CREATE TABLE targets (
 	created_by INTEGER REFERENCES users(id),
 	version    INTEGER NOT NULL,
 	created_at TEXT NOT NULL,
-	updated_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL, allocated_goal REAL CHECK (allocated_goal IS NULL OR allocated_goal > 0),
 	CHECK (ends_on >= starts_on),
 	UNIQUE (indicator, area_id, starts_on, ends_on)
 ) STRICT;
@@ -482,6 +506,8 @@ CREATE INDEX assistance_logs_team_version ON assistance_logs (team_id, version) 
 CREATE INDEX audit_log_entity ON audit_log (entity, entity_id);
 
 CREATE INDEX barriers_version ON barriers (version);
+
+CREATE INDEX campaign_ranks_target ON campaign_ranks (target_id);
 
 CREATE INDEX course_completions_area ON course_completions (area_id, completed_on);
 

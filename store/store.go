@@ -44,8 +44,9 @@ type Store struct {
 	citizenKey string                // HMAC key for citizen refs (never logged)
 	tables     map[string]*syncTable // the sync registry, see syncTables
 
-	w       *writer // every write transaction: group commit (writer.go)
-	curFold *txFold // the fold of the write transaction running on w (fold.go)
+	w        *writer           // every write transaction: group commit (writer.go)
+	curFold  *txFold           // the fold of the write transaction running on w (fold.go)
+	activity *activityRecorder // what phones did since the last flush (device_activity.go)
 }
 
 // Options tunes Open; the zero value is fine.
@@ -104,7 +105,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{write: w, path: path, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newStmtCache(w)}
+	s := &Store{write: w, path: path, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newStmtCache(w),
+		activity: newActivityRecorder()}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
