@@ -36,24 +36,55 @@ type stmtCache struct {
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
 	wanted map[string]bool
+	// inTx keeps the statements a miss prepared inside a transaction,
+	// for the rest of that transaction (a long one, a rebuild, runs the
+	// same few statements thousands of times); dropped by fill. Only on
+	// the write pool, whose one transaction at a time always ends in fill.
+	inTx map[*sql.Tx]map[string]*sql.Stmt
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
 	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
 }
 
+// newWriteStmtCache is the write pool's cache: it also keeps what a
+// transaction prepared until the transaction ends.
+func newWriteStmtCache(db *sql.DB) *stmtCache {
+	c := newStmtCache(db)
+	c.inTx = map[*sql.Tx]map[string]*sql.Stmt{}
+	return c
+}
+
 // stmt returns q prepared for tx; the statement is closed with tx.
 func (c *stmtCache) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	st, ok := c.stmts[q]
-	if !ok && len(c.stmts)+len(c.wanted) < stmtCacheMax {
-		c.wanted[q] = true
+	if !ok {
+		if local, ok := c.inTx[tx][q]; ok {
+			c.mu.Unlock()
+			return local, nil
+		}
+		if len(c.stmts)+len(c.wanted) < stmtCacheMax {
+			c.wanted[q] = true
+		}
 	}
 	c.mu.Unlock()
 	if ok {
 		return tx.StmtContext(ctx, st), nil
 	}
-	return tx.PrepareContext(ctx, q)
+	local, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if c.inTx != nil {
+		c.mu.Lock()
+		if c.inTx[tx] == nil {
+			c.inTx[tx] = map[string]*sql.Stmt{}
+		}
+		c.inTx[tx][q] = local
+		c.mu.Unlock()
+	}
+	return local, nil
 }
 
 // exec runs q in tx through the cache.
@@ -123,6 +154,7 @@ func (c *stmtCache) keep(q string, st *sql.Stmt) *sql.Stmt {
 // context) leaves the query to be marked again by its next use.
 func (c *stmtCache) fill(ctx context.Context) {
 	c.mu.Lock()
+	clear(c.inTx) // their transactions are over: database/sql closed the statements
 	if len(c.wanted) == 0 {
 		c.mu.Unlock()
 		return
