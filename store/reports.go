@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -321,28 +322,41 @@ func areaFigures(ctx context.Context, tx *sql.Tx, areaID int64, from, to string,
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, sp := range spans(from, to) {
 		lo, hi := spanPeriods(sp)
-		for _, series := range ids {
-			rows, err := tx.QueryContext(ctx, `SELECT bucket_id, n FROM area_rollups
-				WHERE area_id = ? AND series = ? AND period BETWEEN ? AND ?`, areaID, series, lo, hi)
-			if err != nil {
-				return fmt.Errorf("report figures: %w", err)
+		// One range of the primary key per series: the IN list is padded
+		// to a few shapes (eachChunk).
+		err := eachChunk(int64Strings(ids), func(list string, args []any) error {
+			for i, a := range args {
+				args[i], _ = strconv.ParseInt(a.(string), 10, 64)
 			}
+			rows, err := tx.QueryContext(ctx, `SELECT bucket_id, series, n FROM area_rollups
+				WHERE area_id = ? AND series IN `+list+` AND period BETWEEN ? AND ?`, append(append([]any{areaID}, args...), lo, hi)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
 			for rows.Next() {
-				var bucket int64
+				var bucket, series int64
 				var n float64
-				if err := rows.Scan(&bucket, &n); err != nil {
-					rows.Close()
-					return fmt.Errorf("report figures: %w", err)
+				if err := rows.Scan(&bucket, &series, &n); err != nil {
+					return err
 				}
 				add(bucket, names[series][0], names[series][1], n)
 			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("report figures: %w", err)
-			}
+			return rows.Err()
+		})
+		if err != nil {
+			return fmt.Errorf("report figures: %w", err)
 		}
 	}
 	return nil
+}
+
+func int64Strings(ids []int64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return out
 }
 
 // teamDetailSQL reads every team rollup row of the subtree's teams (or
