@@ -204,7 +204,7 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 		if _, err := tx.ExecContext(ctx, foldTempSQL); err != nil {
 			return fmt.Errorf("rebuild: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO temp.fold_teams (team_id, day, pd) SELECT id, '', 10000000 FROM teams`); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fold_teams (team_id, day, pd) SELECT id, '', 10000000 FROM teams`); err != nil {
 			return fmt.Errorf("rebuild: %w", err)
 		}
 		for _, st := range teamSQL {
@@ -212,7 +212,7 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 				return fmt.Errorf("rebuild %s: %w", st.name, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM temp.fold_teams`); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM fold_teams`); err != nil {
 			return fmt.Errorf("rebuild: %w", err)
 		}
 		progress("totals", 1, 1)

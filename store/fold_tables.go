@@ -9,7 +9,7 @@ import (
 )
 
 // The set-wise statements of the fold: each derived table takes the
-// summed differences of the transaction (temp.fold_delta) with one
+// summed differences of the transaction (fold_delta) with one
 // INSERT … SELECT … GROUP BY … ON CONFLICT … DO UPDATE. Plain SQL that
 // PostgreSQL accepts as well.
 
@@ -43,7 +43,7 @@ var foldTableSQL = []struct{ name, sql string }{
 	// falls in, weighted (area_buckets).
 	{"area rollups", `INSERT INTO area_rollups (area_id, series, period, bucket_id, n)
 		SELECT b.area_id, d.series, ` + grainPeriod + `, b.bucket_id, sum(d.n * b.w)
-		FROM temp.fold_delta d JOIN area_buckets b ON b.place_id = d.place_id ` + grains + `
+		FROM fold_delta d JOIN area_buckets b ON b.place_id = d.place_id ` + grains + `
 		WHERE d.pd > 0
 		GROUP BY b.area_id, d.series, ` + grainPeriod + `, b.bucket_id
 		HAVING sum(d.n * b.w) <> 0
@@ -51,7 +51,7 @@ var foldTableSQL = []struct{ name, sql string }{
 	// A team's own figures, wherever its work was placed.
 	{"team rollups", `INSERT INTO team_rollups (team_id, period, series, n)
 		SELECT d.team_id, ` + grainPeriod + `, d.series, sum(d.n)
-		FROM temp.fold_delta d ` + grains + `
+		FROM fold_delta d ` + grains + `
 		WHERE d.pd > 0
 		GROUP BY d.team_id, ` + grainPeriod + `, d.series
 		HAVING sum(d.n) <> 0
@@ -59,7 +59,7 @@ var foldTableSQL = []struct{ name, sql string }{
 	// Citizens reached for the first time per area and week.
 	{"area trend", `INSERT INTO area_trend (area_id, week, key, n)
 		SELECT b.area_id, d.week, d.key, sum(d.n * b.w)
-		FROM temp.fold_delta d JOIN area_buckets b ON b.place_id = d.place_id
+		FROM fold_delta d JOIN area_buckets b ON b.place_id = d.place_id
 		WHERE d.metric = 'first' AND d.pd > 0
 		GROUP BY b.area_id, d.week, d.key
 		HAVING sum(d.n * b.w) <> 0
@@ -67,13 +67,13 @@ var foldTableSQL = []struct{ name, sql string }{
 }
 
 // teamSQL keeps what summarizes a team's day rows (team_rollups), for the
-// teams in temp.fold_teams from their day on: the fold's touched teams, or
+// teams in fold_teams from their day on: the fold's touched teams, or
 // every team from the start (the rebuild).
 var teamSQL = []struct{ name, sql string }{
 	// team_totals: per team and day with a headline change, the sums of
 	// the headline figures up to and including that day. A team list over
 	// any period is the row at its end minus the row before its start.
-	{"team totals (clear)", `DELETE FROM team_totals WHERE EXISTS (SELECT 1 FROM temp.fold_teams f
+	{"team totals (clear)", `DELETE FROM team_totals WHERE EXISTS (SELECT 1 FROM fold_teams f
 		WHERE f.team_id = team_totals.team_id AND team_totals.day >= f.day)`},
 	{"team totals", `INSERT INTO team_totals (team_id, day, logs, citizens, sessions, attendees, women, minority, elderly)
 		SELECT x.team_id, substr(CAST(x.period AS TEXT), 1, 4) || '-' || substr(CAST(x.period AS TEXT), 5, 2) || '-' ||
@@ -90,12 +90,12 @@ var teamSQL = []struct{ name, sql string }{
 				sum(CASE WHEN s.metric = 'women' THEN r.n ELSE 0 END) AS women,
 				sum(CASE WHEN s.metric = 'minority' THEN r.n ELSE 0 END) AS minority,
 				sum(CASE WHEN s.metric = 'elderly' THEN r.n ELSE 0 END) AS elderly
-			FROM temp.fold_teams f JOIN team_rollups r ON r.team_id = f.team_id AND r.period BETWEEN f.pd AND 99999999
+			FROM fold_teams f JOIN team_rollups r ON r.team_id = f.team_id AND r.period BETWEEN f.pd AND 99999999
 			JOIN rollup_series s ON s.id = r.series
 			WHERE (s.key = '' AND s.metric IN ('log', 'session', 'attendees', 'women', 'minority', 'elderly'))
 				OR (s.metric = 'first' AND s.key = '*')
 			GROUP BY r.team_id, r.period) x
-		JOIN temp.fold_teams f ON f.team_id = x.team_id
+		JOIN fold_teams f ON f.team_id = x.team_id
 		LEFT JOIN team_totals b ON b.team_id = x.team_id
 			AND b.day = (SELECT max(q.day) FROM team_totals q WHERE q.team_id = x.team_id AND q.day < f.day)
 		WHERE x.logs <> 0 OR x.citizens <> 0 OR x.sessions <> 0 OR x.attendees <> 0 OR x.women <> 0 OR x.minority <> 0
@@ -103,14 +103,14 @@ var teamSQL = []struct{ name, sql string }{
 		WINDOW w AS (PARTITION BY x.team_id ORDER BY x.period ROWS UNBOUNDED PRECEDING)`},
 	// team_last_active: each team's last day with a log or a held session
 	// that counts.
-	{"last active (clear)", `DELETE FROM team_last_active WHERE team_id IN (SELECT team_id FROM temp.fold_teams)`},
+	{"last active (clear)", `DELETE FROM team_last_active WHERE team_id IN (SELECT team_id FROM fold_teams)`},
 	{"last active", `INSERT INTO team_last_active (team_id, day)
 		SELECT team_id, substr(CAST(p AS TEXT), 1, 4) || '-' || substr(CAST(p AS TEXT), 5, 2) || '-' || substr(CAST(p AS TEXT), 7, 2)
 		FROM (SELECT f.team_id, (SELECT r.period FROM team_rollups r JOIN rollup_series s ON s.id = r.series
 				WHERE r.team_id = f.team_id AND r.period BETWEEN 10000000 AND 99999999 AND s.key = ''
 					AND s.metric IN ('log', 'session') AND r.n > 0.5
 				ORDER BY r.period DESC LIMIT 1) AS p
-			FROM temp.fold_teams f) x
+			FROM fold_teams f) x
 		WHERE p IS NOT NULL`},
 }
 
@@ -167,7 +167,7 @@ func (r *foldRun) writeDeltas() error {
 			}
 		}
 	}
-	if err := insertRows(r.ctx, s, r.tx, `INSERT INTO temp.fold_delta (place_id, team_id, day, week, pd, pm, py, series, metric, key, n)`, 11, rows); err != nil {
+	if err := insertRows(r.ctx, s, r.tx, `INSERT INTO fold_delta (place_id, team_id, day, week, pd, pm, py, series, metric, key, n)`, 11, rows); err != nil {
 		return fmt.Errorf("fold: deltas: %w", err)
 	}
 	var trows [][]any
@@ -175,7 +175,7 @@ func (r *foldRun) writeDeltas() error {
 		pd, _, _ := dayPeriod(teams[t])
 		trows = append(trows, []any{t, teams[t], pd})
 	}
-	if err := insertRows(r.ctx, s, r.tx, `INSERT INTO temp.fold_teams (team_id, day, pd)`, 3, trows); err != nil {
+	if err := insertRows(r.ctx, s, r.tx, `INSERT INTO fold_teams (team_id, day, pd)`, 3, trows); err != nil {
 		return fmt.Errorf("fold: teams: %w", err)
 	}
 	return nil
@@ -267,7 +267,7 @@ func (r *foldRun) clear() error {
 	if len(r.deltas) == 0 {
 		return nil
 	}
-	for _, q := range []string{`DELETE FROM temp.fold_delta`, `DELETE FROM temp.fold_teams`} {
+	for _, q := range []string{`DELETE FROM fold_delta`, `DELETE FROM fold_teams`} {
 		if _, err := r.f.s.wstmts.exec(r.ctx, r.tx, q); err != nil {
 			return fmt.Errorf("fold: %w", err)
 		}

@@ -27,7 +27,7 @@ func (r *foldRun) targets(recompute, force map[int64]bool) error {
 	inc := map[int64]float64{}
 	if len(r.deltas) > 0 {
 		rows, err := r.f.s.wstmts.query(r.ctx, r.tx, `SELECT g.id, sum(d.n * w.w)
-			FROM temp.fold_delta d JOIN area_weights w ON w.place_id = d.place_id
+			FROM fold_delta d JOIN area_weights w ON w.place_id = d.place_id
 			JOIN targets g ON g.area_id = w.area_id AND g.metric = d.metric AND g.key = d.key
 			WHERE d.day = '' OR (d.day >= g.starts_on AND d.day <= g.ends_on)
 			GROUP BY g.id`)
