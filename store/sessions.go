@@ -190,6 +190,11 @@ func applySession(p *pushTx, m *Mutation, parsed any) (Result, error) {
 		return *reject(CodeForbidden, "status", "only a coordinator locks a session"), nil
 	}
 	res := Result{Status: StatusApplied, Version: v}
+	type lostValue struct {
+		field, lost, won string
+		by               int64
+	}
+	var losses []lostValue
 	for _, name := range sessionFields {
 		nv, ok := sp.Values[name]
 		if !ok || nv == string(cur.Values[name]) {
@@ -209,13 +214,7 @@ func applySession(p *pushTx, m *Mutation, parsed any) (Result, error) {
 			lost, won, lostBy = old, nv, cur.Versions[name].By
 		}
 		if lost != "" {
-			id, err := p.conflict(cur.TeamID, "training_sessions", m.ID, name, lost, won, lostBy)
-			if err != nil {
-				return Result{}, err
-			}
-			if res.ConflictID == "" {
-				res.Status, res.ConflictID = StatusMerged, id
-			}
+			losses = append(losses, lostValue{name, lost, won, lostBy})
 		}
 		if apply {
 			cur.Values[name] = json.RawMessage(nv)
@@ -228,6 +227,17 @@ func applySession(p *pushTx, m *Mutation, parsed any) (Result, error) {
 		jsonText(cur.Values), jsonText(cur.Versions), a.UserID, v, p.now, m.ID)
 	if err != nil {
 		return Result{}, checkErr(err)
+	}
+	// After the update (the write a constraint may refuse, so a refused
+	// patch leaves no conflict behind): the values that lost.
+	for _, l := range losses {
+		id, err := p.conflict(cur.TeamID, "training_sessions", m.ID, l.field, l.lost, l.won, l.by)
+		if err != nil {
+			return Result{}, err
+		}
+		if res.ConflictID == "" {
+			res.Status, res.ConflictID = StatusMerged, id
+		}
 	}
 	return res, nil
 }

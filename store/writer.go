@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,11 +16,12 @@ import (
 // commit is an fsync: a push that waits for the writer behind seven others
 // waits for seven fsyncs and seven folds. So every write transaction of the
 // store (Store.tx) is a job handed to one goroutine, the writer, which runs
-// the jobs waiting at that moment together in one transaction: each job in
-// its own SAVEPOINT, then one fold of the derived tables (fold.go) and one
-// commit for the group. A job that fails rolls back its savepoint only and
-// gets its own error; the others commit. A group is bounded by mutations
-// and by time, so a phone never waits long behind a big one.
+// the jobs waiting at that moment together in one transaction, then one
+// fold of the derived tables (fold.go) and one commit for the group. A job
+// that fails gets its own error and changes nothing: the transaction is
+// rolled back and the other jobs run again without it (see run). A group
+// is bounded by mutations and by time, so a phone never waits long behind
+// a big one.
 //
 // A job runs with its caller's context stripped of cancellation: an
 // interrupted INSERT, UPDATE or DELETE makes SQLite roll back the whole
@@ -34,7 +36,8 @@ const (
 	groupMaxTime   = 150 * time.Millisecond // no job starts in a group older than this
 	jobQueued      = 0
 	jobRunning     = 1
-	jobAbandoned   = 2
+	jobAbandoned   = 2 // its caller gave up while it was queued
+	jobDropped     = 3 // abandoned, and its done channel closed
 )
 
 // writeJob is one call of Store.tx waiting for, or running in, a group.
@@ -148,6 +151,13 @@ func (w *writer) loop() {
 	}
 }
 
+// drop closes an abandoned job's done channel, once.
+func drop(j *writeJob) {
+	if j.state.CompareAndSwap(jobAbandoned, jobDropped) {
+		close(j.done)
+	}
+}
+
 // failQueued ends the queued jobs with ErrClosed.
 func (w *writer) failQueued(queue []*writeJob) {
 	for {
@@ -162,15 +172,17 @@ func (w *writer) failQueued(queue []*writeJob) {
 	for _, j := range queue {
 		if j.state.CompareAndSwap(jobQueued, jobRunning) {
 			j.err = ErrClosed
+			close(j.done)
+		} else {
+			drop(j)
 		}
-		close(j.done)
 	}
 }
 
 // group runs a prefix of the queue as one transaction and returns the rest.
 func (w *writer) group(queue []*writeJob) []*writeJob {
-	for len(queue) > 0 && queue[0].state.Load() == jobAbandoned {
-		close(queue[0].done)
+	for len(queue) > 0 && queue[0].state.Load() >= jobAbandoned {
+		drop(queue[0])
 		queue = queue[1:]
 	}
 	if len(queue) == 0 {
@@ -180,8 +192,10 @@ func (w *writer) group(queue []*writeJob) []*writeJob {
 		j := queue[0]
 		if j.state.CompareAndSwap(jobQueued, jobRunning) {
 			j.err = w.alone(j, j.ctx)
+			close(j.done)
+		} else {
+			drop(j)
 		}
-		close(j.done)
 		return queue[1:]
 	}
 	n, weight := 0, 0
@@ -193,56 +207,74 @@ func (w *writer) group(queue []*writeJob) []*writeJob {
 		weight += j.weight
 		n++
 	}
-	ran, next, begun, err := w.run(queue[:n])
-	w.groups.Add(1)
-	w.njobs.Add(int64(len(ran)))
-	if err != nil && !begun {
-		// No transaction (the database stayed locked past busy_timeout):
-		// every job gets the error, a temporary fault.
-		for _, j := range ran {
-			j.err = err
-		}
-	} else if err != nil {
-		// The group as a whole failed (a savepoint, its fold or its
-		// commit): no job's work is kept. Run each again alone, so a job
-		// that made the fold fail fails by itself.
-		if len(ran) > 1 {
-			w.log.Warn("write group failed; running its jobs one by one", "jobs", len(ran), "err", err)
-		}
-		for _, j := range ran {
-			if len(ran) == 1 {
+	jobs := queue[:n:n]
+	start := time.Now()
+	for {
+		ran, next, failed, begun, err := w.run(jobs, start)
+		switch {
+		case failed != nil:
+			// A job failed on its own: the transaction was rolled back
+			// (without savepoints a job's half-done writes cannot be taken
+			// out alone). It keeps its error; the others run again.
+			w.njobs.Add(1)
+			close(failed.done)
+			jobs = slices.DeleteFunc(slices.Clone(jobs), func(j *writeJob) bool { return j == failed })
+			continue
+		case err != nil && !begun:
+			// No transaction (the database stayed locked past
+			// busy_timeout): every job gets the error, a temporary fault.
+			for _, j := range ran {
 				j.err = err
-			} else {
-				j.err = w.alone(j, context.WithoutCancel(j.ctx))
+			}
+		case err != nil:
+			// The group as a whole failed (its fold or its commit): run
+			// each job again alone, so one that made the fold fail fails
+			// by itself.
+			if len(ran) > 1 {
+				w.log.Warn("write group failed; running its jobs one by one", "jobs", len(ran), "err", err)
+			}
+			for _, j := range ran {
+				if len(ran) == 1 {
+					j.err = err
+				} else {
+					j.err = w.alone(j, context.WithoutCancel(j.ctx))
+				}
 			}
 		}
+		w.groups.Add(1)
+		w.njobs.Add(int64(len(ran)))
+		for _, j := range ran {
+			close(j.done)
+		}
+		// Jobs the group had no time for keep their place at the front.
+		rest := append([]*writeJob(nil), jobs[next:]...)
+		return append(rest, queue[n:]...)
 	}
-	for _, j := range ran {
-		close(j.done)
-	}
-	// Jobs the group had no time for keep their place at the front.
-	return append(queue[next:n:n], queue[n:]...)
 }
 
-// run runs a prefix of jobs in one transaction, each in its own savepoint,
-// and folds and commits once. It returns the jobs it ran and the index of
-// the first job it did not reach (the group's time ran out). A job's own
-// error is in j.err; the returned error is the group's.
-func (w *writer) run(jobs []*writeJob) (ran []*writeJob, next int, begun bool, err error) {
+// run runs a prefix of jobs in one transaction and folds and commits once.
+// It returns the jobs it ran and the index of the first job it did not
+// reach (the group's time, counted from start, ran out). A job that returns
+// an error ends the run at once: the transaction is rolled back and the job
+// is returned as failed, with its error in j.err, for the group to run the
+// others again. Jobs run in no savepoint: a savepoint journals every page
+// it changes (in SQLite's sub-journal), which cost a third of the writer's
+// CPU, while a job failing is rare (a mid gap, a refused admin write). The
+// returned error is the group's.
+func (w *writer) run(jobs []*writeJob, start time.Time) (ran []*writeJob, next int, failed *writeJob, begun bool, err error) {
 	s := w.s
-	start := time.Now()
 	defer s.wstmts.fill(context.Background()) // after the transaction: it holds the one connection
 	ctx := context.Background()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		for _, j := range jobs {
-			if j.state.CompareAndSwap(jobQueued, jobRunning) {
+			if j.state.Load() == jobRunning || j.state.CompareAndSwap(jobQueued, jobRunning) {
 				ran = append(ran, j)
 			} else {
-				close(j.done)
+				drop(j)
 			}
 		}
-		return ran, len(jobs), false, fmt.Errorf("begin: %w", err)
+		return ran, len(jobs), nil, false, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 	f := s.beginFold()
@@ -253,33 +285,23 @@ func (w *writer) run(jobs []*writeJob) (ran []*writeJob, next int, begun bool, e
 			break
 		}
 		next++
-		if !j.state.CompareAndSwap(jobQueued, jobRunning) {
-			close(j.done) // abandoned while queued
+		// A job runs again when an earlier run of its group was rolled back.
+		if j.state.Load() != jobRunning && !j.state.CompareAndSwap(jobQueued, jobRunning) {
+			drop(j) // abandoned while queued
 			continue
 		}
 		ran = append(ran, j)
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT job`); err != nil {
-			return ran, next, true, err
-		}
-		mark := f.mark()
-		j.err = j.fn(context.WithoutCancel(j.ctx), tx)
-		if j.err != nil {
-			f.rollback(mark)
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO job`); err != nil {
-				return ran, next, true, err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `RELEASE job`); err != nil {
-			return ran, next, true, err
+		if j.err = j.fn(context.WithoutCancel(j.ctx), tx); j.err != nil {
+			return ran[:len(ran)-1], next, j, true, nil
 		}
 	}
 	if err := f.apply(ctx, tx); err != nil {
-		return ran, next, true, fmt.Errorf("fold: %w", err)
+		return ran, next, nil, true, fmt.Errorf("fold: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return ran, next, true, fmt.Errorf("commit: %w", err)
+		return ran, next, nil, true, fmt.Errorf("commit: %w", err)
 	}
-	return ran, next, true, nil
+	return ran, next, nil, true, nil
 }
 
 // alone runs one job in its own transaction with ctx.
@@ -305,8 +327,8 @@ func (w *writer) alone(j *writeJob, ctx context.Context) error {
 // WriterStats describes the writer (group commit) for metrics.
 type WriterStats struct {
 	Waiting int64 // writes waiting for the writer or running now
-	Groups  int64 // transactions run
-	Jobs    int64 // writes run in them
+	Groups  int64 // groups of writes run (a group whose write failed runs again without it)
+	Jobs    int64 // writes run, failed ones included
 }
 
 // WriterStats reads the writer's statistics.

@@ -35,8 +35,9 @@ func queueUp(t *testing.T, s *Store, fns ...func()) {
 }
 
 // Two pushes of one team on one day share a group; one of them fails after
-// writing its logs (its results cannot be stored). Only its savepoint rolls
-// back: the other's logs commit, the rollups count them alone, the
+// writing its logs (its results cannot be stored). Its writes are taken
+// back (the group's transaction rolls back and the other push runs again
+// without it): the other's logs commit, the rollups count them alone, the
 // digests match the rows, and the failed push applies in full on retry.
 func TestGroupCommitIsolatesAFailingPush(t *testing.T) {
 	now := func() time.Time { return time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC) }
@@ -261,5 +262,72 @@ func TestAbandonedQueuedWriteNeverRuns(t *testing.T) {
 	}
 	if err := s.tx(context.Background(), func(ctx context.Context, tx *sql.Tx) error { return nil }); err != nil {
 		t.Errorf("a write after the abandoned one: %v", err)
+	}
+}
+
+// A group whose second write fails and whose third was abandoned: the
+// failing write changes nothing, the abandoned one never runs, the others
+// commit once (they run again after the rollback), and nothing is closed
+// twice.
+func TestGroupWithAFailingAndAnAbandonedWrite(t *testing.T) {
+	s, _ := syncFixture(t, nil)
+	ctx := context.Background()
+	runs := map[string]*atomic.Int32{"a": {}, "b": {}, "x": {}, "c": {}}
+	write := func(key string, fail bool) func(ctx context.Context, tx *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			runs[key].Add(1)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'v')
+				ON CONFLICT (key) DO UPDATE SET value = value || 'v'`, "t."+key); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("refused after writing")
+			}
+			return nil
+		}
+	}
+	xctx, cancel := context.WithCancel(ctx)
+	errs := make(map[string]error)
+	var mu sync.Mutex
+	set := func(k string, err error) { mu.Lock(); errs[k] = err; mu.Unlock() }
+	s.w.gate.Lock()
+	var wg sync.WaitGroup
+	wg.Go(func() { set("a", s.tx(ctx, write("a", false))) })
+	for len(s.w.jobs) > 0 || s.WriterStats().Waiting < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	for _, k := range []string{"b", "x", "c"} {
+		c := ctx
+		if k == "x" {
+			c = xctx
+		}
+		n := len(s.w.jobs)
+		wg.Go(func() { set(k, s.tx(c, write(k, k == "b"))) })
+		for len(s.w.jobs) == n {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	cancel()
+	for s.WriterStats().Waiting > 3 {
+		time.Sleep(time.Millisecond)
+	}
+	s.w.gate.Unlock()
+	wg.Wait()
+	if errs["a"] != nil || errs["c"] != nil || errs["b"] == nil || !errors.Is(errs["x"], context.Canceled) {
+		t.Fatalf("errors: %v; want a and c nil, b refused, x cancelled", errs)
+	}
+	for key, want := range map[string]string{"a": "v", "c": "v"} {
+		var v string
+		if err := s.read.QueryRow(`SELECT value FROM settings WHERE key = ?`, "t."+key).Scan(&v); err != nil || v != want {
+			t.Errorf("setting %s = %q (%v), want %q: committed once", key, v, err, want)
+		}
+	}
+	var n int
+	s.read.QueryRow(`SELECT count(*) FROM settings WHERE key IN ('t.b', 't.x')`).Scan(&n)
+	if n != 0 || runs["x"].Load() != 0 {
+		t.Errorf("%d settings of b and x, x ran %d times; want none and never", n, runs["x"].Load())
+	}
+	if runs["a"].Load() != 2 || runs["c"].Load() != 1 {
+		t.Errorf("a ran %d times, c %d; want 2 (again after b's rollback) and 1", runs["a"].Load(), runs["c"].Load())
 	}
 }
