@@ -51,6 +51,7 @@ func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
 		{[]string{"demo"}, serve},
 		{[]string{"migrate"}, []string{"db"}},
 		{[]string{"backup"}, []string{"db"}},
+		{[]string{"restore"}, []string{"db"}},
 		
 		{[]string{"version"}, nil},
 		{[]string{"import", "areas"}, []string{"db", "log-level"}},

@@ -136,6 +136,7 @@ commands:
   migrate                    create or migrate the database and exit
   user create                create a user, e.g. the first admin
   backup PATH                write a consistent copy of the live database to PATH
+  restore BACKUP             check a backup and make it the database (the server stopped)
   import areas FILE.csv      import the official list of administrative units
   import users FILE.csv|xlsx import team rosters
   generate-logs              a reports benchmark province with raw logs (-logs, -communes, -villages)
@@ -174,6 +175,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return runUser(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args, getenv, stdout, stderr)
 	case "generate-logs":
