@@ -52,7 +52,6 @@ func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
 		{[]string{"migrate"}, []string{"db"}},
 		{[]string{"backup"}, []string{"db"}},
 		{[]string{"restore"}, []string{"db"}},
-		
 		{[]string{"version"}, nil},
 		{[]string{"import", "areas"}, []string{"db", "log-level"}},
 		{[]string{"user", "create"}, []string{"area", "db", "name", "phone", "role", "team"}},
