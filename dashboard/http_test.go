@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -320,5 +321,28 @@ func TestProvinceCountsTeamsPerCommune(t *testing.T) {
 		if got[itoa(c.ID)] != itoa(int64(want)) {
 			t.Errorf("commune %s: %q teams on the province page, want %d", c.Name, got[itoa(c.ID)], want)
 		}
+	}
+}
+
+// TestFavicon: /favicon.ico (where browsers look without being told) is an
+// icon, and the pages name the SVG one.
+func TestFavicon(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ path, typ, head string }{
+		{"/favicon.ico", "image/x-icon", "\x00\x00\x01\x00"},
+		{"/static/favicon.svg", "image/svg+xml", "<svg"},
+	} {
+		resp, err := e.client().Get(e.base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.typ || !strings.HasPrefix(string(b), tc.head) {
+			t.Errorf("GET %s: %d %q %.8q, want 200 %s starting %q", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), b, tc.typ, tc.head)
+		}
+	}
+	if _, body := e.get(e.login(e.coordA), "/"); !strings.Contains(body, `<link rel="icon" href="/static/favicon.svg"`) {
+		t.Errorf("the overview does not name the favicon")
 	}
 }
