@@ -25,4 +25,12 @@ var Messages = map[string]Message{
 	"import_failed":          {"The file has errors; nothing was imported.", "Tệp có lỗi; chưa có dữ liệu nào được nhập."},
 	"mid_gap":                {"Mutations are missing before this batch.", "Thiếu các thao tác trước lô này."},
 	"unsupported_schema":     {"This app version is not supported. Update the app.", "Phiên bản ứng dụng không được hỗ trợ. Vui lòng cập nhật ứng dụng."},
+
+	// The codes of rejected push results (store/sync.go), with mid_reused
+	// (a mid sent again with other content).
+	"deleted":      {"The row was deleted: the change was not applied.", "Dòng dữ liệu đã bị xóa: thay đổi không được áp dụng."},
+	"locked":       {"The row is locked after review: only a coordinator can change it.", "Dòng dữ liệu đã bị khóa sau khi duyệt: chỉ điều phối viên mới sửa được."},
+	"read_only":    {"The app cannot change this table.", "Ứng dụng không được sửa bảng này."},
+	"group_failed": {"Another change of the same group was rejected, so none was applied.", "Một thay đổi khác cùng nhóm bị từ chối nên cả nhóm không được áp dụng."},
+	"mid_reused":   {"This mid was already used for another change.", "Mã thao tác (mid) này đã được dùng cho một thay đổi khác."},
 }
