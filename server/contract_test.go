@@ -38,7 +38,7 @@ func loadContract(t testing.TB) *contract {
 	if err != nil {
 		t.Fatalf("load openapi.json: %v", err)
 	}
-	if err := doc.Validate(ctx); err != nil {
+	if err := doc.Validate(ctx, openapi3.EnableExamplesValidation()); err != nil {
 		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
 	}
 	router, err := gorillamux.NewRouter(doc)
