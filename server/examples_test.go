@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -183,4 +182,3 @@ func TestEveryOperationHasExamples(t *testing.T) {
 	}
 }
 
-var _ = http.MethodGet
