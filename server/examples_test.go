@@ -181,4 +181,3 @@ func TestEveryOperationHasExamples(t *testing.T) {
 		}
 	}
 }
-
