@@ -58,13 +58,20 @@ func niceMax(v float64) float64 {
 	return 10 * p
 }
 
+// open starts the chart's scroll box: on a phone the chart keeps a
+// readable scale and scrolls sideways in it (by touch or, focused, by the
+// arrow keys). legend closes it.
+func (ch chart) open(b *strings.Builder) {
+	b.WriteString(`<div class="scroll chart-scroll" tabindex="0">`) // named by the SVG inside (role img)
+}
+
 // legend is HTML after the SVG, not text inside it: an SVG scales down
 // with the screen (at 375 px its 13 px legend shrank to about 5 px), HTML
 // text does not. Beside the chart on a wide screen, below it on a narrow
 // one (style.css). The swatches are SVG fills: the page's CSP forbids
 // inline styles.
 func (ch chart) legend(b *strings.Builder) {
-	b.WriteString(`<ul class="legend">`)
+	b.WriteString(`</div><ul class="legend">`)
 	for _, s := range ch.Series {
 		fmt.Fprintf(b, `<li><svg class="sw" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" fill="%s"/></svg>%s</li>`,
 			s.Color, esc(s.Name))
@@ -78,6 +85,7 @@ func (ch chart) vertical() template.HTML {
 	plotW, plotH := w-left-16, h-top-bottom
 	max := niceMax(maxOf(ch.totals()))
 	var b strings.Builder
+	ch.open(&b)
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`,
 		w, h, chartID(ch.Title), chartID(ch.Title))
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, chartID(ch.Title), esc(ch.Title), chartID(ch.Title), esc(ch.Desc))
@@ -123,7 +131,8 @@ func (ch chart) horizontal() template.HTML {
 	max := niceMax(maxOf(ch.totals()))
 	var b strings.Builder
 	id := chartID(ch.Title)
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`, w, h, id, id)
+	ch.open(&b)
+	fmt.Fprintf(&b, `<svg class="chart bars" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`, w, h, id, id)
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, id, esc(ch.Title), id, esc(ch.Desc))
 	totals := ch.totals()
 	for i, c := range ch.Categories {
