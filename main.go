@@ -6,8 +6,12 @@
 //	toso migrate            create or migrate the database and exit
 //	toso user create        create a user (the first admin)
 //	toso backup PATH        write a consistent copy of the live database
+//	toso restore BACKUP     check a backup and make it the database (server stopped)
 //	toso import areas FILE.csv
 //	toso import users FILE.csv|FILE.xlsx
+//	toso version            version, commit, build time, Go and schema versions
+//
+// Every flag --some-name of a command can also be set as TOSO_SOME_NAME.
 package main
 
 import (
