@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,8 +21,7 @@ import (
 // runGenerate builds a large province (no activity) for load tests: about
 // --teams teams of --members, all with demo.Password.
 func runGenerate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("toso generate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("generate", "", stderr)
 	const villages = 10
 	db := fs.String("db", "bench.db", "database file to create")
 	teams := fs.Int("teams", 5000, "teams (one per village), about")
@@ -34,8 +32,8 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	phoneDir := fs.String("phone-dir", "", "sign every member in ahead: a phone database per member in this directory, "+
 		"holding a refresh token, for bench --signed-in (the morning storm)")
 	phones := fs.Int("phones", 1_000_000, "with --phone-dir: at most this many phones")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
 	}
 	if *teams < 1 || *members < 1 {
 		return fmt.Errorf("%w: --teams and --members must be positive", errUsage)
@@ -96,8 +94,7 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 
 // runBench simulates phones against a running server on loopback.
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("toso bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("bench", "", stderr)
 	var cfg loadtest.Config
 	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "the running server (loopback only)")
 	fs.StringVar(&cfg.DB, "db", "bench.db", "the server's database, read for member accounts")
@@ -112,8 +109,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.TempDir, "tmp", "", "where the phones' databases go (default: the system temp dir)")
 	fs.StringVar(&cfg.PhoneDir, "phone-dir", "", "keep the phones' databases in this directory (for a later --signed-in run)")
 	fs.BoolVar(&cfg.SignedIn, "signed-in", false, "phones are already signed in (from --phone-dir): refresh instead of login")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
 	}
 	if err := loadtest.CheckLoopback(cfg.BaseURL); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

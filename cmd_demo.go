@@ -16,12 +16,12 @@ import (
 // otherwise), generating the demo province on first use and reusing it
 // afterwards.
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parse("demo", args, getenv, stderr, "demo.db")
+	cfg, err := parseServe("demo", args, getenv, stderr, "demo.db")
 	if err != nil {
 		return err
 	}
 	log := cfg.logger(stderr)
-	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
 	if err != nil {
 		return err
 	}

@@ -24,8 +24,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("%w: %s", errUsage, use)
 	}
 	kind := args[0]
-	cfg, fs, err := parse("import "+kind, args[1:], getenv, stderr, "toso.db")
-	if err != nil {
+	var cfg Config
+	fs := newFlagSet("import "+kind, "FILE", stderr)
+	fs.StringVar(&cfg.DB, "db", "toso.db", "database file")
+	cfg.logFlag(fs)
+	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

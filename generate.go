@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -17,19 +16,19 @@ import (
 // commune 0900000002, password "password-generated").
 func runGenerateLogs(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
-	fs := flag.NewFlagSet("toso generate-logs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.flags(fs, getenv, "toso-province.db")
+	fs := newFlagSet("generate-logs", "", stderr)
+	fs.StringVar(&cfg.DB, "db", "toso-province.db", "database file to create")
+	cfg.citizenKeyFlag(fs)
 	var g store.GenerateOptions
 	fs.IntVar(&g.Logs, "logs", 5_000_000, "assistance logs over 2025")
 	fs.IntVar(&g.Communes, "communes", 100, "current communes")
 	fs.IntVar(&g.VillagesPerCommune, "villages", 50, "villages (and teams) per commune")
 	fs.IntVar(&g.MergedCommunes, "merged", 10, "communes merged on 2025-07-01 into the first ones")
 	seed := fs.Uint64("seed", 1, "random seed")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.validateSecrets(); err != nil {
 		return err
 	}
 	g.Seed = *seed

@@ -6,9 +6,13 @@
 //	toso migrate            create or migrate the database and exit
 //	toso user create        create a user (the first admin)
 //	toso backup PATH        write a consistent copy of the live database
+//	toso restore BACKUP     check a backup and make it the database (server stopped)
 //	toso import areas FILE.csv
 //	toso import users FILE.csv|FILE.xlsx
 //	toso import completions FILE.csv|FILE.xlsx
+//	toso version            version, commit, build time, Go and schema versions
+//
+// Every flag --some-name of a command can also be set as TOSO_SOME_NAME.
 package main
 
 import (
@@ -61,48 +65,46 @@ type Config struct {
 	Pprof        string // loopback address for /debug/pprof, empty: off
 }
 
-// flags binds the common flags, with defaults from the environment.
-func (c *Config) flags(fs *flag.FlagSet, getenv func(string) string, defaultDB string) {
-	env := func(key, def string) string {
-		if v := getenv(key); v != "" {
-			return v
-		}
-		return def
-	}
-	fs.StringVar(&c.Addr, "addr", env("TOSO_ADDR", "127.0.0.1:8080"), "listen address (TOSO_ADDR)")
-	fs.StringVar(&c.DB, "db", env("TOSO_DB", defaultDB), "database file (TOSO_DB)")
-	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("TOSO_JWT_SECRET"), "JWT signing secret, ≥ 32 characters; generated and stored in the database when empty (TOSO_JWT_SECRET)")
-	fs.StringVar(&c.CitizenKey, "citizen-key", getenv("TOSO_CITIZEN_KEY"), "secret for citizen reference hashes; generated and stored in the database when empty (TOSO_CITIZEN_KEY)")
-	fs.StringVar(&c.LogLevel, "log-level", env("TOSO_LOG_LEVEL", "info"), "debug, info, warn or error (TOSO_LOG_LEVEL)")
-	fs.BoolVar(&c.AccessLog, "access-log", env("TOSO_ACCESS_LOG", "true") == "true", "log every request (TOSO_ACCESS_LOG)")
+// logFlag binds --log-level.
+func (c *Config) logFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+// citizenKeyFlag binds --citizen-key, for the commands that hash citizen numbers.
+func (c *Config) citizenKeyFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.CitizenKey, "citizen-key", "", "secret for citizen reference hashes, ≥ 32 characters; generated and stored in the database when empty")
+}
+
+// serveFlags binds what a running server needs (serve and demo).
+func (c *Config) serveFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "JWT signing secret, ≥ 32 characters; generated and stored in the database when empty")
+	c.citizenKeyFlag(fs)
+	c.logFlag(fs)
+	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish (longer than a push waits for the writer, 25 s)")
-	c.Push.flags(fs, env)
-	fs.DurationVar(&c.AccessTTL, "access-ttl", envDuration(getenv, "TOSO_ACCESS_TTL", 15*time.Minute), "lifetime of access tokens (TOSO_ACCESS_TTL)")
+	c.Push.flags(fs)
+	fs.DurationVar(&c.AccessTTL, "access-ttl", 15*time.Minute, "lifetime of access tokens")
+	fs.DurationVar(&c.RefreshTTL, "refresh-ttl", 60*24*time.Hour, "lifetime of refresh tokens, renewed on every refresh")
 	fs.IntVar(&c.LoginPerIP, "login-per-ip", 0, "login attempts per client IP a minute; 0: the default 30 (raise it for a load test from one address)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve /debug/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
-	fs.DurationVar(&c.RefreshTTL, "refresh-ttl", envDuration(getenv, "TOSO_REFRESH_TTL", 60*24*time.Hour), "lifetime of refresh tokens, renewed on every refresh (TOSO_REFRESH_TTL)")
 }
 
-// envDuration reads a duration like "15m" or "1440h" from the environment;
-// an unparsable value is left for validate to refuse (as -1).
-func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
-	v := getenv(key)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return -1
-	}
-	return d
-}
-
-func (c *Config) validate() error {
+// validateSecrets checks the secrets given (empty ones are generated).
+func (c *Config) validateSecrets() error {
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		return fmt.Errorf("%w: the JWT secret must be at least 32 characters", errUsage)
 	}
 	if c.CitizenKey != "" && len(c.CitizenKey) < 32 {
 		return fmt.Errorf("%w: the citizen key must be at least 32 characters", errUsage)
+	}
+	return nil
+}
+
+// validateServe checks the configuration of a running server.
+func (c *Config) validateServe() error {
+	if err := c.validateSecrets(); err != nil {
+		return err
 	}
 	if c.AccessTTL < time.Minute || c.AccessTTL > 24*time.Hour {
 		return fmt.Errorf("%w: the access token TTL must be between 1m and 24h (TOSO_ACCESS_TTL, e.g. 15m)", errUsage)
@@ -139,17 +141,30 @@ commands:
   migrate                    create or migrate the database and exit
   user create                create a user, e.g. the first admin
   backup PATH                write a consistent copy of the live database to PATH
+  restore BACKUP             check a backup and make it the database (the server stopped)
   import areas FILE.csv      import the official list of administrative units
   import users FILE.csv|xlsx import team rosters
   import completions FILE    import Bình dân học vụ số course completions (CSV or XLSX)
   generate-logs              a reports benchmark province with raw logs (-logs, -communes, -villages)
+  version                    print the version, commit, build time, Go and schema versions (also --version)
 
-Run "toso COMMAND -h" for a command's flags.`
+Run "toso COMMAND -h" for a command's flags; every flag --some-name can also be
+set with the environment variable TOSO_SOME_NAME.`
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil // -h printed the command's flags
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		cmd, args = "version", args[1:]
 	}
 	switch cmd {
 	case "serve":
@@ -166,10 +181,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runUser(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args, getenv, stdout, stderr)
 	case "generate-logs":
 		return runGenerateLogs(ctx, args, getenv, stdout, stderr)
+	case "version":
+		return runVersion(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -178,23 +197,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
 
-// parse parses a subcommand's flags into a Config.
-func parse(name string, args []string, getenv func(string) string, stderr io.Writer, defaultDB string) (Config, *flag.FlagSet, error) {
+// parseServe parses the flags of serve and demo.
+func parseServe(name string, args []string, getenv func(string) string, stderr io.Writer, defaultDB string) (Config, error) {
 	var cfg Config
-	fs := flag.NewFlagSet("toso "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.flags(fs, getenv, defaultDB)
-	if err := fs.Parse(args); err != nil {
-		return cfg, fs, fmt.Errorf("%w: %v", errUsage, err)
+	fs := newFlagSet(name, "", stderr)
+	fs.StringVar(&cfg.DB, "db", defaultDB, "database file")
+	cfg.serveFlags(fs)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return cfg, err
 	}
-	if err := cfg.validate(); err != nil {
-		return cfg, fs, err
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("%w: toso %s takes no arguments, got %q", errUsage, name, fs.Args())
 	}
-	return cfg, fs, nil
+	return cfg, cfg.validateServe()
+}
+
+// dbOnly parses the flags of a command that needs only the database file,
+// and its operands (exactly want of them).
+func dbOnly(name, operands string, want int, args []string, getenv func(string) string, stderr io.Writer) (db string, rest []string, err error) {
+	fs := newFlagSet(name, operands, stderr)
+	fs.StringVar(&db, "db", "toso.db", "database file")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return "", nil, err
+	}
+	if fs.NArg() != want {
+		return "", nil, fmt.Errorf("%w: toso %s [flags] %s", errUsage, name, operands)
+	}
+	return db, fs.Args(), nil
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parse("serve", args, getenv, stderr, "toso.db")
+	cfg, err := parseServe("serve", args, getenv, stderr, "toso.db")
 	if err != nil {
 		return err
 	}
@@ -224,7 +257,7 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 		RefreshTokenTTL: cfg.RefreshTTL,
 		AccessLog:       cfg.AccessLog,
 		ShutdownTimeout: cfg.ShutdownWait,
-		Collectors:      push.Collectors(),
+		Collectors:      append(push.Collectors(), readBuildInfo().collector()),
 		Limits:          mobileapi.Limits{LoginPerIP: cfg.LoginPerIP, LoginIPWindow: time.Minute},
 	}, st, log)
 	if err != nil {
@@ -239,7 +272,7 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 		defer stop()
 	}
 	return srv.Run(ctx, func(addr net.Addr) {
-		log.Info("listening", "addr", addr.String(), "db", st.Path())
+		log.Info("listening", "addr", addr.String(), "db", st.Path(), "version", readBuildInfo().Version)
 		if ready != nil {
 			ready(addr)
 		}
@@ -247,11 +280,11 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parse("migrate", args, getenv, stderr, "toso.db")
+	db, _, err := dbOnly("migrate", "", 0, args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
+	st, err := store.Open(ctx, db, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -260,23 +293,20 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s is at schema version %d\n", cfg.DB, v)
+	fmt.Fprintf(stdout, "%s is at schema version %d\n", db, v)
 	return nil
 }
 
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, fs, err := parse("backup", args, getenv, stderr, "toso.db")
+	db, rest, err := dbOnly("backup", "PATH", 1, args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: toso backup [flags] PATH", errUsage)
-	}
-	dest := fs.Arg(0)
+	dest := rest[0]
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists", dest)
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
+	st, err := store.Open(ctx, db, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -285,25 +315,24 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err := st.Backup(ctx, dest); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backed up %s to %s in %s\n", cfg.DB, dest, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "backed up %s to %s in %s\n", db, dest, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "toso user create -phone P -name N -role admin [-team ID | -area ID] (password from TOSO_PASSWORD or stdin)"
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%w: toso user create -phone P -name N -role admin [-team ID | -area ID] (password from TOSO_PASSWORD or stdin)", errUsage)
+		return fmt.Errorf("%w: %s", errUsage, use)
 	}
-	var cfg Config
-	fs := flag.NewFlagSet("toso user create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.flags(fs, getenv, "toso.db")
+	fs := newFlagSet("user create", "", stderr)
+	db := fs.String("db", "toso.db", "database file")
 	phone := fs.String("phone", "", "phone number")
 	name := fs.String("name", "", "full name")
 	role := fs.String("role", "admin", "member, team_lead, coordinator or admin")
 	team := fs.Int64("team", 0, "team id (members and team leads)")
 	area := fs.Int64("area", 0, "area id (coordinators)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args[1:], getenv); err != nil {
+		return err
 	}
 	password := getenv("TOSO_PASSWORD")
 	if password == "" {
@@ -314,7 +343,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if *phone == "" || *name == "" || len(password) < 8 {
 		return fmt.Errorf("%w: -phone, -name and a password of at least 8 characters are required", errUsage)
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
+	st, err := store.Open(ctx, *db, store.Options{})
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,11 @@ type PushConfig struct {
 	ProjectID       string
 }
 
-func (p *PushConfig) flags(fs *flag.FlagSet, env func(key, def string) string) {
-	fs.StringVar(&p.Mode, "push", env("TOSO_PUSH", notifications.ModeAuto), "push notifications: auto (fcm when credentials are set, else log), fcm, log or off (TOSO_PUSH)")
-	fs.StringVar(&p.CredentialsFile, "fcm-credentials", env("TOSO_FCM_CREDENTIALS", ""), "Firebase service-account JSON file (TOSO_FCM_CREDENTIALS)")
-	fs.StringVar(&p.Endpoint, "fcm-endpoint", env("TOSO_FCM_ENDPOINT", ""), "FCM endpoint override, e.g. http://127.0.0.1:9099/v1 for a local fake (TOSO_FCM_ENDPOINT)")
-	fs.StringVar(&p.ProjectID, "fcm-project", env("TOSO_FCM_PROJECT", ""), "Firebase project id; read from the credentials when empty (TOSO_FCM_PROJECT)")
+func (p *PushConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&p.Mode, "push", notifications.ModeAuto, "push notifications: auto (fcm when credentials are set, else log), fcm, log or off")
+	fs.StringVar(&p.CredentialsFile, "fcm-credentials", "", "Firebase service-account JSON file")
+	fs.StringVar(&p.Endpoint, "fcm-endpoint", "", "FCM endpoint override, e.g. http://127.0.0.1:9099/v1 for a local fake")
+	fs.StringVar(&p.ProjectID, "fcm-project", "", "Firebase project id; read from the credentials when empty")
 }
 
 func (p *PushConfig) validate() error {

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,6 +65,45 @@ type areaData struct {
 	Teams    []store.TeamReport
 	Places   map[string]store.Place // beside team names
 	TooMany  int
+	Search   *searchResults // with ?q=
+}
+
+// searchResults are the areas, teams and people under an area whose names
+// match a query, with case and diacritics folded (store.Fold): "nguyen"
+// finds "Nguyễn".
+type searchResults struct {
+	Q     string
+	Areas []store.Area
+	Teams []store.Team
+	Users []store.User
+}
+
+// maxSearchResults of each kind are listed.
+const maxSearchResults = 50
+
+func (d *Dashboard) search(r *req, s *scope, q string) (*searchResults, error) {
+	ctx := r.c.Context()
+	res := &searchResults{Q: q}
+	var err error
+	if res.Areas, err = d.store.Areas(ctx, r.actor, store.AreaFilter{Under: s.Area.ID, Query: q, Limit: maxSearchResults}); err != nil {
+		return nil, err
+	}
+	if res.Teams, err = d.store.Teams(ctx, r.actor, store.TeamFilter{AreaID: s.Area.ID, Query: q, Limit: maxSearchResults}); err != nil {
+		return nil, err
+	}
+	if res.Users, err = d.store.Users(ctx, r.actor, store.UserFilter{AreaID: s.Area.ID, Query: q, Limit: maxSearchResults}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// searchQuery is the ?q= of a page, trimmed and capped.
+func searchQuery(c fiber.Ctx) string {
+	q := strings.TrimSpace(c.Query("q"))
+	if r := []rune(q); len(r) > 100 {
+		q = string(r[:100])
+	}
+	return strings.Clone(q)
 }
 
 // areaPage handles GET /areas?area=: the area's figures, its child areas
@@ -89,6 +129,11 @@ func (d *Dashboard) areaPage(r *req) error {
 	if data.Places, err = d.places(r, teamPaths(data.Teams, func(t store.TeamReport) string { return t.AreaPath })); err != nil {
 		return err
 	}
+	if q := searchQuery(r.c); q != "" {
+		if data.Search, err = d.search(r, s, q); err != nil {
+			return err
+		}
+	}
 	v := d.newView(r, s, "/areas", "nav.areas")
 	v.Data = data
 	return d.render(r, 200, "area", v)
@@ -99,6 +144,7 @@ type teamData struct {
 	Team    *store.Team
 	Figures store.TeamReport
 	Members []store.MemberFigures
+	Q       string // the members shown are those whose names match
 }
 
 // teamPage handles GET /teams/:id: a team's figures for the period and its
@@ -129,6 +175,12 @@ func (d *Dashboard) teamPage(r *req) error {
 	}
 	if data.Members, err = d.store.TeamMemberActivity(ctx, r.actor, t.ID, s.From, s.To); err != nil {
 		return err
+	}
+	if data.Q = searchQuery(r.c); data.Q != "" {
+		q := store.Fold(data.Q)
+		data.Members = slices.DeleteFunc(data.Members, func(m store.MemberFigures) bool {
+			return !strings.Contains(store.Fold(m.Name), q)
+		})
 	}
 	v := d.newView(r, s, "/areas", "nav.areas")
 	v.Title = t.Name

@@ -76,21 +76,34 @@ func niceMax(v float64) float64 {
 	return 10 * p
 }
 
-func (ch chart) legend(b *strings.Builder, x, y float64) {
-	for i, s := range ch.Series {
-		yy := y + float64(i)*18
-		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="12" height="12" fill="%s"/>`, x, yy, s.Color)
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="lg">%s<title>%s</title></text>`, x+17, yy+10, esc(truncate(s.Name, 30)), esc(s.Name))
-	}
+// open starts the chart's scroll box: on a phone the chart keeps a
+// readable scale and scrolls sideways in it (by touch or, focused, by the
+// arrow keys). legend closes it.
+func (ch chart) open(b *strings.Builder) {
+	b.WriteString(`<div class="scroll chart-scroll" tabindex="0">`) // named by the SVG inside (role img)
 }
 
-// vertical draws the categories left to right (weeks), the legend on the
-// right.
+// legend is HTML after the SVG, not text inside it: an SVG scales down
+// with the screen (at 375 px its 13 px legend shrank to about 5 px), HTML
+// text does not. Beside the chart on a wide screen, below it on a narrow
+// one (style.css). The swatches are SVG fills: the page's CSP forbids
+// inline styles.
+func (ch chart) legend(b *strings.Builder) {
+	b.WriteString(`</div><ul class="legend">`)
+	for _, s := range ch.Series {
+		fmt.Fprintf(b, `<li><svg class="sw" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" fill="%s"/></svg>%s</li>`,
+			s.Color, esc(s.Name))
+	}
+	b.WriteString(`</ul>`)
+}
+
+// vertical draws the categories left to right (weeks), the legend after.
 func (ch chart) vertical() template.HTML {
-	const w, h, left, top, bottom, legendW = 860.0, 300.0, 52.0, 16.0, 46.0, 250.0
-	plotW, plotH := w-left-legendW-16, h-top-bottom
+	const w, h, left, top, bottom = 640.0, 300.0, 52.0, 16.0, 46.0
+	plotW, plotH := w-left-16, h-top-bottom
 	max, step := countTicks(maxOf(ch.totals()))
 	var b strings.Builder
+	ch.open(&b)
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`,
 		w, h, chartID(ch.Title), chartID(ch.Title))
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, chartID(ch.Title), esc(ch.Title), chartID(ch.Title), esc(ch.Desc))
@@ -121,23 +134,23 @@ func (ch chart) vertical() template.HTML {
 		}
 	}
 	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="axis"/>`, left, left+plotW, top+plotH, top+plotH)
-	ch.legend(&b, w-legendW, top)
 	b.WriteString(`</svg>`)
+	ch.legend(&b)
 	return template.HTML(b.String())
 }
 
 // horizontal draws one bar per category (area) top to bottom, the legend
-// below.
+// after.
 func (ch chart) horizontal() template.HTML {
 	const w, left, right, rowH, top = 760.0, 190.0, 60.0, 24.0, 10.0
 	plotW := w - left - right
 	rows := float64(len(ch.Categories))
-	legendTop := top + rows*rowH + 16
-	h := legendTop + float64(len(ch.Series))*18 + 8
+	h := top + rows*rowH + 10
 	max := niceMax(maxOf(ch.totals()))
 	var b strings.Builder
 	id := chartID(ch.Title)
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`, w, h, id, id)
+	ch.open(&b)
+	fmt.Fprintf(&b, `<svg class="chart bars" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`, w, h, id, id)
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, id, esc(ch.Title), id, esc(ch.Desc))
 	totals := ch.totals()
 	for i, c := range ch.Categories {
@@ -157,8 +170,8 @@ func (ch chart) horizontal() template.HTML {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="ax">%s</text>`, x+4, y+rowH/2+4, formatNumber(ch.Lang, totals[i], 0))
 	}
 	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="axis"/>`, left, left, top, top+rows*rowH)
-	ch.legend(&b, left, legendTop)
 	b.WriteString(`</svg>`)
+	ch.legend(&b)
 	return template.HTML(b.String())
 }
 

@@ -96,6 +96,7 @@ func (d *Dashboard) Register(r fiber.Router) {
 	get := func(path string, h fiber.Handler) { r.Get(path, h).Name(RouteName + path) }
 	post := func(path string, h fiber.Handler) { r.Post(path, h).Name(RouteName + path) }
 	get("/static/:name", d.static)
+	get("/favicon.ico", d.favicon)
 	get("/login", d.loginPage)
 	post("/login", d.login)
 	post("/logout", d.page(d.logout))
@@ -136,6 +137,17 @@ func (d *Dashboard) static(c fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	c.Set(fiber.HeaderContentType, mime.TypeByExtension(path.Ext(name)))
+	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
+	return c.Send(b)
+}
+
+// favicon serves /favicon.ico, where browsers look for it by default.
+func (d *Dashboard) favicon(c fiber.Ctx) error {
+	b, err := files.ReadFile("static/favicon.ico")
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/x-icon")
 	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
 	return c.Send(b)
 }

@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -321,5 +322,70 @@ func TestProvinceCountsTeamsPerCommune(t *testing.T) {
 		if got[itoa(c.ID)] != itoa(int64(want)) {
 			t.Errorf("commune %s: %q teams on the province page, want %d", c.Name, got[itoa(c.ID)], want)
 		}
+	}
+}
+
+// TestFavicon: /favicon.ico (where browsers look without being told) is an
+// icon, and the pages name the SVG one.
+func TestFavicon(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ path, typ, head string }{
+		{"/favicon.ico", "image/x-icon", "\x00\x00\x01\x00"},
+		{"/static/favicon.svg", "image/svg+xml", "<svg"},
+	} {
+		resp, err := e.client().Get(e.base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.typ || !strings.HasPrefix(string(b), tc.head) {
+			t.Errorf("GET %s: %d %q %.8q, want 200 %s starting %q", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), b, tc.typ, tc.head)
+		}
+	}
+	if _, body := e.get(e.login(e.coordA), "/"); !strings.Contains(body, `<link rel="icon" href="/static/favicon.svg"`) {
+		t.Errorf("the overview does not name the favicon")
+	}
+}
+
+// TestSearchBoxFoldsDiacritics: the area page's search box finds teams and
+// people under the area typed without accents or case, and the team page's
+// narrows its members the same way.
+func TestSearchBoxFoldsDiacritics(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(e.coordA)
+	commune := e.prov.Communes[0]
+	team, err := e.store.Team(context.Background(), store.System, commune.Villages[0].TeamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead, err := e.store.User(context.Background(), store.System, commune.Villages[0].LeadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := strings.ToUpper(store.Fold(lead.Name)) // "NGUYEN VAN HUNG" for "Nguyễn Văn Hùng"
+	status, body := e.get(c, "/areas?"+url.Values{"area": {itoa(commune.ID)}, "q": {q}}.Encode())
+	if status != 200 || !strings.Contains(body, fmt.Sprintf(`data-result-user="%d"`, lead.ID)) {
+		t.Errorf("area search %q: %d, the lead %q (%d) not among the results", q, status, lead.Name, lead.ID)
+	}
+	teamQ := store.Fold(team.Name)
+	if _, body := e.get(c, "/areas?"+url.Values{"area": {itoa(commune.ID)}, "q": {teamQ}}.Encode()); !strings.Contains(body, fmt.Sprintf(`data-result-team="%d"`, team.ID)) {
+		t.Errorf("area search %q: team %q (%d) not among the results", teamQ, team.Name, team.ID)
+	}
+	if _, body := e.get(c, "/areas?"+url.Values{"area": {itoa(commune.ID)}, "q": {"zzzz no such name"}}.Encode()); !strings.Contains(body, "Không tìm thấy tên nào khớp.") {
+		t.Errorf("a search that finds nothing does not say so")
+	}
+	// Another commune's people are outside the coordinator's search.
+	other, err := e.store.User(context.Background(), store.System, e.prov.Communes[1].Villages[0].LeadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, body := e.get(c, "/areas?"+url.Values{"area": {itoa(commune.ID)}, "q": {other.Name}}.Encode()); strings.Contains(body, fmt.Sprintf(`data-result-user="%d"`, other.ID)) {
+		t.Errorf("the search of commune %d found %q of another commune", commune.ID, other.Name)
+	}
+
+	_, body = e.get(c, fmt.Sprintf("/teams/%d?", team.ID)+url.Values{"q": {store.Fold(lead.Name)}}.Encode())
+	if rows := strings.Count(body, "data-user="); rows != 1 || !strings.Contains(body, fmt.Sprintf(`data-user="%d"`, lead.ID)) {
+		t.Errorf("team page narrowed to %q: %d member rows, want the lead's only", store.Fold(lead.Name), rows)
 	}
 }

@@ -99,6 +99,16 @@ var messages = map[string][2]string{
 	"area.noteams":  {"Chưa có tổ nào.", "No teams yet."},
 	"area.toomany":  {"Quá nhiều tổ để liệt kê: hãy chọn một địa bàn trực thuộc.", "Too many teams to list: choose an area below."},
 
+	"search.label":   {"Tìm theo tên (không cần dấu)", "Search by name (accents optional)"},
+	"search.button":  {"Tìm", "Search"},
+	"search.results": {"Kết quả tìm kiếm", "Search results"},
+	"search.none":    {"Không tìm thấy tên nào khớp.", "No name matches."},
+	"search.clear":   {"Bỏ tìm kiếm", "Clear the search"},
+	"search.areas":   {"Địa bàn", "Areas"},
+	"search.teams":   {"Tổ", "Teams"},
+	"search.users":   {"Người dùng", "People"},
+	"search.members": {"Không có thành viên nào khớp.", "No member matches."},
+
 	"team.members": {"Thành viên của tổ", "Team members"},
 	"team.logs":    {"Lượt hỗ trợ đã ghi", "Visits logged"},
 	"team.last":    {"Lần ghi gần nhất", "Last logged"},

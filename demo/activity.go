@@ -60,16 +60,22 @@ type citizen struct {
 type activityGen struct {
 	rng        *rand.Rand
 	now, start time.Time
+	end        time.Time // the current team's last day of activity: now, or earlier for a quiet team
 }
 
 func activity(ctx context.Context, st *store.Store, p *Province, rng *rand.Rand, now time.Time) error {
 	g := &activityGen{rng: rng, now: now.In(vnZone), start: now.In(vnZone).AddDate(0, -ActivityMonths, 0)}
 	var all []*phoneUser
 	var oldLogs [][]string // per commune: logs older than a month, for locking
+	k := 0                 // villages so far
 	for _, c := range p.Communes {
 		pool := make([]citizen, 0, 64) // citizens seen in the commune, for repeat visits
 		var old []string
 		for _, v := range c.Villages {
+			g.end = g.now
+			if k++; quiet(k - 1) {
+				g.end = g.now.AddDate(0, 0, -quietDays)
+			}
 			members := []*phoneUser{g.user(v.LeadID)}
 			for _, id := range v.MemberIDs {
 				members = append(members, g.user(id))
@@ -90,7 +96,7 @@ func activity(ctx context.Context, st *store.Store, p *Province, rng *rand.Rand,
 				}
 			}
 			g.sessions(members[0], v)
-			if rng.IntN(3) == 0 {
+			if rng.IntN(3) == 0 && g.end.Equal(g.now) {
 				g.progress(members[0])
 			}
 			all = append(all, members...)
@@ -113,7 +119,7 @@ func activity(ctx context.Context, st *store.Store, p *Province, rng *rand.Rand,
 			}
 		}
 	}
-	return nil
+	return targets(ctx, st, p, now)
 }
 
 // pushAll pushes a user's outbox in batches, as the phone does, and insists
@@ -241,7 +247,7 @@ var services = []struct {
 // log queues one assistance log for m, returning its id and moment.
 func (g *activityGen) log(m *phoneUser, v Village, c citizen) (string, time.Time) {
 	rng := g.rng
-	at := g.when(g.start, g.now)
+	at := g.when(g.start, g.end)
 	weights := make([]int, len(services))
 	for i, s := range services {
 		weights[i] = s.weight
@@ -303,8 +309,10 @@ func (g *activityGen) sessions(lead *phoneUser, v Village) {
 	rng := g.rng
 	for range 2 + rng.IntN(3) {
 		id := g.uuid()
-		sched := g.when(g.start, g.now.AddDate(0, 0, 21))
-		if rng.IntN(4) == 0 {
+		sched := g.when(g.start, g.end.AddDate(0, 0, 21))
+		if !g.end.Equal(g.now) {
+			sched = g.when(g.start, g.end) // a quiet team plans nothing more
+		} else if rng.IntN(4) == 0 {
 			sched = g.now.AddDate(0, 0, 1+rng.IntN(20)) // upcoming
 			sched = time.Date(sched.Year(), sched.Month(), sched.Day(), 8+rng.IntN(8), 0, 0, 0, vnZone)
 		}

@@ -133,3 +133,59 @@ func TestActivity(t *testing.T) {
 		t.Errorf("member pulled %d logs, want the team's %d", pulled, perTeam[team])
 	}
 }
+
+// TestDemoShowsEveryPage: the demo comes with what the overview shows
+// besides activity: targets (with progress) and inactive teams.
+func TestDemoShowsEveryPage(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := Build(ctx, st, Options{Communes: 3, VillagesPerCommune: 3, Activity: Activity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := store.Today(time.Now())
+	rep, err := st.Report(ctx, store.System, store.ReportQuery{AreaID: p.ID, From: today[:4] + "-01-01", To: today})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Inactive) == 0 {
+		for _, tm := range rep.Teams {
+			t.Logf("team %d %s last active %s active %v", tm.TeamID, tm.Name, tm.LastActive, tm.Active)
+		}
+		t.Errorf("no inactive team in the demo province (communes: %d, villages in the first: %d)", len(p.Communes), len(p.Communes[0].Villages))
+	}
+	for _, team := range rep.Inactive {
+		if team.TeamID == p.Communes[0].Villages[0].TeamID {
+			t.Errorf("the demo accounts' team %d is inactive", team.TeamID)
+		}
+	}
+	if active := len(rep.Teams) - len(rep.Inactive); active < len(rep.Teams)/2 {
+		t.Errorf("%d of %d teams active, want most", active, len(rep.Teams))
+	}
+
+	ts, err := st.Targets(ctx, store.System, store.TargetFilter{AreaID: p.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byIndicator := map[string]int{}
+	progress := 0
+	for _, tg := range ts {
+		byIndicator[tg.Indicator]++
+		if tg.Value > 0 {
+			progress++
+		}
+	}
+	for ind, want := range map[string]int{"vneid_l2_activated": 1 + len(p.Communes), "adults_smartphone": 1,
+		"members_per_100": 1, "course_attendees": 1, "online_stores_opened": len(p.Communes)} {
+		if byIndicator[ind] != want {
+			t.Errorf("%d %s targets, want %d (all: %v)", byIndicator[ind], ind, want, byIndicator)
+		}
+	}
+	if progress < len(ts)/2 {
+		t.Errorf("%d of %d targets have progress, want most", progress, len(ts))
+	}
+}

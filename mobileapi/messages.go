@@ -27,4 +27,12 @@ var Messages = map[string]Message{
 	"unsupported_schema":     {"This app version is not supported. Update the app.", "Phiên bản ứng dụng không được hỗ trợ. Vui lòng cập nhật ứng dụng."},
 	"goals_changed":          {"Some goals below were changed by hand; nothing was allocated. Allocate again with \"replace\": true to overwrite them.", "Một số mục tiêu của địa bàn trực thuộc đã được sửa tay; chưa phân bổ gì. Phân bổ lại với \"replace\": true để ghi đè."},
 	"ack_not_required":       {"This announcement does not ask for acknowledgement.", "Thông báo này không yêu cầu xác nhận đã đọc."},
+
+	// The codes of rejected push results (store/sync.go), with mid_reused
+	// (a mid sent again with other content).
+	"deleted":      {"The row was deleted: the change was not applied.", "Dòng dữ liệu đã bị xóa: thay đổi không được áp dụng."},
+	"locked":       {"The row is locked after review: only a coordinator can change it.", "Dòng dữ liệu đã bị khóa sau khi duyệt: chỉ điều phối viên mới sửa được."},
+	"read_only":    {"The app cannot change this table.", "Ứng dụng không được sửa bảng này."},
+	"group_failed": {"Another change of the same group was rejected, so none was applied.", "Một thay đổi khác cùng nhóm bị từ chối nên cả nhóm không được áp dụng."},
+	"mid_reused":   {"This mid was already used for another change.", "Mã thao tác (mid) này đã được dùng cho một thay đổi khác."},
 }

@@ -89,7 +89,9 @@ type syncResult struct {
 	ConflictID string            `json:"conflict_id,omitempty"`
 	Code       string            `json:"code,omitempty"`
 	Retryable  *bool             `json:"retryable,omitempty"`
-	Fields     map[string]string `json:"fields,omitempty"`
+	Message    string            `json:"message,omitempty"` // rejected: the code as a sentence, in the caller's language
+	Fields     map[string]string `json:"fields,omitempty"`  // the reason of each bad field, a sentence in the caller's language
+	Reasons    map[string]string `json:"reasons,omitempty"` // the stable code of each field's reason
 }
 
 // syncPullRequest is the body of POST /v1/sync/pull: one cursor per scope
@@ -175,11 +177,14 @@ func (a *API) syncPush(c fiber.Ctx) error {
 	out := syncPushResponse{LastMid: res.LastMid, ServerTime: rfc3339(res.ServerTime), RetryAfter: res.RetryAfter,
 		Results: make([]syncResult, len(res.Results))}
 	no := false
+	lang := Lang(c)
 	for i, r := range res.Results {
 		out.Results[i] = syncResult{Mid: r.Mid, Status: r.Status, Version: r.Version, ID: r.ID,
-			ConflictID: r.ConflictID, Code: r.Code, Fields: r.Fields}
+			ConflictID: r.ConflictID, Code: r.Code}
+		out.Results[i].Fields, out.Results[i].Reasons = LocalizeFields(r.Fields, lang)
 		if r.Status == store.StatusRejected {
 			out.Results[i].Retryable = &no
+			out.Results[i].Message = Text(r.Code, lang)
 		}
 	}
 	if res.RetryAfter > 0 {

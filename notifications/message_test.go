@@ -26,6 +26,7 @@ func TestMessage(t *testing.T) {
 			name: "urgent, TTL truncated to seconds",
 			b:    store.PushBatch{AnnouncementID: 7, Title: "VNeID", Body: "Thứ Hai", Priority: store.PriorityUrgent, ExpiresAt: now.Add(90*time.Minute + 999*time.Millisecond)},
 			want: &messaging.MulticastMessage{
+				//lint:ignore SA1019 what Message sends (registration tokens)
 				Tokens:       []string{"a", "b"},
 				Data:         map[string]string{"type": "announcement", "announcement_id": "7", "priority": "urgent", "sync": "user"},
 				Notification: &messaging.Notification{Title: "VNeID", Body: "Thứ Hai"},
@@ -45,6 +46,7 @@ func TestMessage(t *testing.T) {
 			name: "normal, TTL capped at 28 days, long body shortened",
 			b:    store.PushBatch{AnnouncementID: 8, Title: "Tài liệu", Body: long, Priority: store.PriorityNormal, ExpiresAt: now.Add(90 * 24 * time.Hour)},
 			want: &messaging.MulticastMessage{
+				//lint:ignore SA1019 what Message sends (registration tokens)
 				Tokens:       []string{"a", "b"},
 				Data:         map[string]string{"type": "announcement", "announcement_id": "8", "priority": "normal", "sync": "user"},
 				Notification: &messaging.Notification{Title: "Tài liệu", Body: strings.Repeat("ă", 239) + "…"},

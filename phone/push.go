@@ -31,6 +31,7 @@ const maxPushBytes = 480 << 10
 // the server answers already-processed mids from its stored results.
 func (c *Client) Push(ctx context.Context) (PushStats, error) {
 	var st PushStats
+	reopened := false
 	for {
 		batch, err := c.pendingBatch(ctx, c.cfg.BatchSize, maxPushBytes)
 		if err != nil || len(batch) == 0 {
@@ -48,8 +49,22 @@ func (c *Client) Push(ctx context.Context) (PushStats, error) {
 		}, &resp, true)
 		if err != nil {
 			var ae *APIError
+			if errors.As(err, &ae) && ae.Code == "mid_gap" && !reopened {
+				// The server's record of this device ends before the
+				// outbox does: it was restored from a backup taken before
+				// this phone's last pushes. What it lost is still in the
+				// outbox from mid `expected` on: send it again.
+				n, rerr := c.reopenFrom(ctx, ae.Expected)
+				if rerr != nil {
+					return st, rerr
+				}
+				if n > 0 {
+					reopened = true
+					continue
+				}
+			}
 			if errors.As(err, &ae) && ae.Code == "mid_gap" {
-				return st, fmt.Errorf("phone: server expects mid %d but the outbox starts at %d: the local database was replaced without a new device id: %w", ae.Expected, batch[0].Mid, err)
+				return st, fmt.Errorf("phone: server expects mid %d but the outbox starts at %d and does not hold it: %w", ae.Expected, batch[0].Mid, err)
 			}
 			return st, err
 		}
@@ -84,4 +99,17 @@ func (c *Client) recordResults(ctx context.Context, results []Result) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// reopenFrom makes the outbox entries from mid on pending again (their
+// results came from a server state that a restore took back), if the
+// outbox still holds mid itself; it returns how many it reopened.
+func (c *Client) reopenFrom(ctx context.Context, mid int64) (int64, error) {
+	res, err := c.db.ExecContext(ctx, `
+		UPDATE outbox SET status = NULL, code = '', version = 0, conflict_id = '', server_id = ''
+		WHERE mid >= ?1 AND EXISTS (SELECT 1 FROM outbox WHERE mid = ?1)`, mid)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ func loadContract(t testing.TB) *contract {
 	if err != nil {
 		t.Fatalf("load openapi.json: %v", err)
 	}
-	if err := doc.Validate(ctx); err != nil {
+	if err := doc.Validate(ctx, openapi3.EnableExamplesValidation()); err != nil {
 		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
 	}
 	router, err := gorillamux.NewRouter(doc)
@@ -97,7 +98,44 @@ func (c *contract) check(req *http.Request, reqBody []byte, r response) (reqErr,
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
 		respErr = fmt.Errorf("%s %s → %d %s: %w", req.Method, route.Path, r.Status, truncate(r.Body, 300), err)
 	}
+	if respErr == nil && route.Path == "/v1/sync/push" && r.Status == http.StatusOK {
+		respErr = c.checkApplied(reqBody, body)
+	}
 	return reqErr, respErr
+}
+
+// checkApplied checks every mutation of a push that the server applied
+// (or merged) against the document's TypedMutation: the server may not
+// take a field, a type or a value the document does not describe. (A
+// mutation the schema rules out may still arrive: it must be rejected.)
+func (c *contract) checkApplied(reqBody, respBody []byte) error {
+	var req struct {
+		Mutations []map[string]any `json:"mutations"`
+	}
+	var resp struct {
+		Results []struct {
+			Mid    int64  `json:"mid"`
+			Status string `json:"status"`
+		} `json:"results"`
+	}
+	if json.Unmarshal(reqBody, &req) != nil || json.Unmarshal(respBody, &resp) != nil {
+		return nil // the request and response checks report what is malformed
+	}
+	applied := map[int64]bool{}
+	for _, r := range resp.Results {
+		applied[r.Mid] = r.Status == "applied" || r.Status == "merged"
+	}
+	typed := c.doc.Components.Schemas["TypedMutation"].Value
+	for _, m := range req.Mutations {
+		mid, _ := m["mid"].(float64)
+		if !applied[int64(mid)] {
+			continue
+		}
+		if err := typed.VisitJSON(m, openapi3.MultiErrors()); err != nil {
+			return fmt.Errorf("push: mutation %v (%v %v) was applied but openapi.json's TypedMutation rules it out: %.600v", m["mid"], m["table"], m["op"], err)
+		}
+	}
+	return nil
 }
 
 // gunzip returns the inflated b, or b itself when it is not gzip (the

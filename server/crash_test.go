@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"toso/mobileapi"
 	"toso/phone"
 	"toso/store"
 )
@@ -309,6 +310,9 @@ func (cs *crashServer) checkAcked(w *crashWire, counted map[string]bool) int {
 			}
 			var got pushResult
 			json.Unmarshal(raw, &got)
+			// The store keeps the reasons; the answer gives them as
+			// sentences in the phone's language (phone/ asks for English).
+			got.Fields, _ = mobileapi.LocalizeFields(got.Fields, "en")
 			got.Retryable, want.Retryable = nil, nil
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("device %s mid %d: the stored result differs from the answer (-answered +stored):\n%s", d, mid, diff)

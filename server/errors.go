@@ -68,12 +68,29 @@ func newStructValidator() (*structValidator, error) {
 			return nil, err
 		}
 	}
+	// The Vietnamese defaults lack the conditional "required" tags (the
+	// validator would answer "Key: 'createTargetRequest.quarter'
+	// Error:Field validation for 'quarter' failed on the 'required_if'
+	// tag"). TestEveryValidationRuleReadsAsASentence walks every rule.
+	for _, tag := range []string{"required_if", "required_unless", "required_with", "required_without"} {
+		err := v.RegisterTranslation(tag, viT,
+			func(ut ut.Translator) error {
+				return ut.Add(tag, "{0} không được bỏ trống trong trường hợp này", true)
+			},
+			func(ut ut.Translator, fe validator.FieldError) string {
+				s, _ := ut.T(tag, fe.Field())
+				return s
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
 	return &structValidator{v: v, en: enT, vi: viT}, nil
 }
 
 func (s *structValidator) Validate(out any) error { return s.v.Struct(out) }
 
-// lang picks the response language from Accept-Language (mobileapi.Lang).
+// lang is the response language (mobileapi.Lang).
 func lang(c fiber.Ctx) string { return mobileapi.Lang(c) }
 
 type errorBody struct {
@@ -106,7 +123,11 @@ func errorHandler(log *slog.Logger, sv *structValidator) fiber.ErrorHandler {
 		}
 		body := map[string]any{"code": p.Code, "message": text, "request_id": rid}
 		if len(p.Fields) > 0 {
-			body["fields"] = p.Fields
+			fields, reasons := mobileapi.LocalizeFields(p.Fields, lang(c))
+			body["fields"] = fields
+			if len(reasons) > 0 {
+				body["reasons"] = reasons
+			}
 		}
 		extra := p.Extra
 		if lang(c) == "vi" && p.ExtraVI != nil {
@@ -159,9 +180,9 @@ func toProblem(err error, sv *structValidator, lang string) *mobileapi.Problem {
 	case errors.Is(err, store.ErrForbidden):
 		return &mobileapi.Problem{Status: fiber.StatusForbidden, Code: "forbidden"}
 	case errors.Is(err, store.ErrConflict):
-		return &mobileapi.Problem{Status: fiber.StatusConflict, Code: "conflict", Extra: storeDetail(err)}
+		return storeProblem(fiber.StatusConflict, "conflict", err, lang)
 	case errors.Is(err, store.ErrInvalid):
-		return &mobileapi.Problem{Status: fiber.StatusUnprocessableEntity, Code: "validation_failed", Extra: storeDetail(err)}
+		return storeProblem(fiber.StatusUnprocessableEntity, "validation_failed", err, lang)
 	case errors.Is(err, store.ErrUnauthenticated):
 		return &mobileapi.Problem{Status: fiber.StatusUnauthorized, Code: "unauthenticated"}
 	case errors.As(err, &fe):
@@ -170,19 +191,25 @@ func toProblem(err error, sv *structValidator, lang string) *mobileapi.Problem {
 	return &mobileapi.Problem{Status: fiber.StatusInternalServerError, Code: "internal"}
 }
 
-// storeDetail is the store's own explanation of a conflict or invalid
-// value ("phone 0912345678 is already registered"), given beside the
-// localized message as "detail". It is English only (the store speaks one
-// language) and omitted when it is schema text.
-func storeDetail(err error) map[string]any {
+// storeProblem explains a conflict or an invalid value with the store's
+// own reason ("phone 0912345678 is already registered"), translated
+// (mobileapi.LocalizeDetail): it becomes the message and "detail", in the
+// caller's language. A reason the catalog does not know (schema text such
+// as a failed constraint) is not shown: the message stays the code's.
+func storeProblem(status int, code string, err error, lang string) *mobileapi.Problem {
+	p := &mobileapi.Problem{Status: status, Code: code}
 	msg := err.Error()
 	for _, s := range []error{store.ErrConflict, store.ErrInvalid} {
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
 	}
-	if strings.Contains(msg, "constraint failed") {
-		return nil
+	en, vi := mobileapi.LocalizeDetail(msg, "en"), mobileapi.LocalizeDetail(msg, "vi")
+	if en == "" {
+		return p
 	}
-	return map[string]any{"detail": msg}
+	p.Detail, p.DetailVI = en, vi
+	p.Extra = map[string]any{"detail": en}
+	p.ExtraVI = map[string]any{"detail": vi}
+	return p
 }
 
 func fiberProblem(fe *fiber.Error) *mobileapi.Problem {

@@ -73,3 +73,30 @@ func TestOversizedBodyIsRejected(t *testing.T) {
 		t.Errorf("got %d teams after a rejected create, want 3", len(teams))
 	}
 }
+
+// TestStoreExplanationsAreTranslated: the store's own reason for a 409 or
+// 422 reaches the client as a sentence in its language, values kept.
+func TestStoreExplanationsAreTranslated(t *testing.T) {
+	e := newTestEnv(t)
+	body := map[string]any{"phone": "0900000105", "name": "Trùng số", "role": "member", "team_id": e.teamA1.ID, "password": "password-dup-1"}
+	for _, tc := range []struct{ lang, want string }{
+		{"", "Số điện thoại 0900000105 đã được đăng ký."},
+		{"en", "The phone number 0900000105 is already registered."},
+	} {
+		r := e.do("POST", "/v1/users", e.token("admin"), body, "Accept-Language", tc.lang)
+		if r.Status != 409 {
+			t.Fatalf("a second user with phone 0900000105: %d %s, want 409", r.Status, r.Body)
+		}
+		errObj := r.JSON(t)["error"].(map[string]any)
+		if errObj["message"] != tc.want || errObj["detail"] != tc.want {
+			t.Errorf("lang %q: message %q, detail %q, want %q", tc.lang, errObj["message"], errObj["detail"], tc.want)
+		}
+	}
+	// A quarter target without its quarter: the validator's rule, in Vietnamese.
+	r := e.do("POST", "/v1/targets", e.token("admin"), map[string]any{"indicator": "vneid_l2_activated",
+		"area_id": e.villageA1.ID, "period": "quarter", "year": 2026, "goal": 10})
+	fields, _ := r.JSON(t)["error"].(map[string]any)["fields"].(map[string]any)
+	if q, _ := fields["quarter"].(string); r.Status != 422 || strings.Contains(q, "Error:Field") || !strings.Contains(q, "không được bỏ trống") {
+		t.Errorf("a quarter target without quarter: %d, fields %v", r.Status, fields)
+	}
+}

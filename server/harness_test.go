@@ -285,6 +285,11 @@ func (e *testEnv) do(method, path, token string, body any, headers ...string) re
 		e.t.Errorf("%s %s answered %d to a request openapi.json rules out: %v", method, path, r.Status, reqErr)
 	}
 	r.RequestErr = reqErr
+	if reqErr == nil && respErr == nil {
+		if op := e.api.operationOf(method, path); op != "" {
+			record(op, raw, r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+	}
 	return r
 }
 

@@ -101,7 +101,6 @@ type simWrite struct {
 	base          int64
 	future        bool // occurred_at beyond the server's tolerance
 	user          int64
-	foreign       bool // written by the attacker into another team
 	afterRevoke   bool
 	ack           bool // receipts: an acknowledgement, not only a read
 }

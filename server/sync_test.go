@@ -497,3 +497,41 @@ func TestSyncAuditTrail(t *testing.T) {
 		t.Errorf("audit detail %s: want the field name, never the value", got.Detail)
 	}
 }
+
+// TestPushRejectionsSpeakTheCallersLanguage: a rejected mutation's code is
+// a sentence and each bad field's reason too, in Vietnamese by default and
+// in English on request, with stable reason codes beside them.
+func TestPushRejectionsSpeakTheCallersLanguage(t *testing.T) {
+	e := newTestEnv(t)
+	for _, tc := range []struct {
+		lang, message, phone, notes string
+		mid                         int64
+	}{
+		{"", "Một số trường không hợp lệ.", "Số điện thoại phải là số di động Việt Nam (10 chữ số, bắt đầu bằng 0).", "Nội dung quá dài.", 1},
+		{"en", "Some fields are invalid.", "The phone number must be a Vietnamese mobile number (10 digits starting with 0).", "The text is too long.", 2},
+	} {
+		m := logCreate(tc.mid, uuidN(int(tc.mid)), "citizen_phone", "12345", "notes", string(bytes.Repeat([]byte("x"), 2001)))
+		r := e.do("POST", "/v1/sync/push", e.token("memberA1"), map[string]any{"protocol": 1, "device_id": e.deviceOf("memberA1"),
+			"schema_version": 1, "mutations": []mut{m}}, "Accept-Language", tc.lang)
+		var p struct {
+			Results []struct {
+				Code, Message   string
+				Fields, Reasons map[string]string
+			}
+		}
+		if err := json.Unmarshal(r.Body, &p); err != nil || r.Status != 200 || len(p.Results) != 1 {
+			t.Fatalf("push: %d %s %v", r.Status, r.Body, err)
+		}
+		got := p.Results[0]
+		if got.Code != "validation_failed" || got.Message != tc.message || got.Fields["notes"] != tc.notes || got.Reasons["notes"] != "too_long" {
+			t.Errorf("lang %q: %+v, want message %q and notes %q (too_long)", tc.lang, got, tc.message, tc.notes)
+		}
+	}
+	// The phone reason, alone.
+	r := e.do("POST", "/v1/sync/push", e.token("memberA1"), map[string]any{"protocol": 1, "device_id": e.deviceOf("memberA1"),
+		"schema_version": 1, "mutations": []mut{logCreate(3, uuidN(3), "citizen_phone", "12345")}}, "Accept-Language", "vi")
+	if !strings.Contains(string(r.Body), `"citizen_phone":"Số điện thoại phải là số di động Việt Nam (10 chữ số, bắt đầu bằng 0)."`) ||
+		!strings.Contains(string(r.Body), `"reasons":{"citizen_phone":"bad_phone"}`) {
+		t.Errorf("a bad citizen phone: %s", r.Body)
+	}
+}

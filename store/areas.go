@@ -99,7 +99,8 @@ type AreaFilter struct {
 	ParentID int64
 	Level    string
 	Code     string
-	Query    string // substring of the name
+	Query    string // substring of the name (case and diacritics folded, see Fold)
+	Under    int64  // only this area's subtree (itself included)
 	After    int64  // keyset pagination: ids greater than this
 	Limit    int
 }
@@ -123,6 +124,15 @@ func (s *Store) Areas(ctx context.Context, a Actor, f AreaFilter) ([]Area, error
 		where = append(where, "path >= ? AND path < ?")
 		args = append(args, lo, hi)
 	}
+	if f.Under != 0 {
+		ar, err := s.Area(ctx, a, f.Under)
+		if err != nil {
+			return nil, err
+		}
+		lo, hi := subtreeRange(ar.Path)
+		where = append(where, "path >= ? AND path < ?")
+		args = append(args, lo, hi)
+	}
 	if f.ParentID != 0 {
 		where = append(where, "parent_id = ?")
 		args = append(args, f.ParentID)
@@ -136,8 +146,8 @@ func (s *Store) Areas(ctx context.Context, a Actor, f AreaFilter) ([]Area, error
 		args = append(args, f.Code)
 	}
 	if f.Query != "" {
-		where = append(where, "instr(lower(name), lower(?)) > 0")
-		args = append(args, f.Query)
+		where = append(where, "instr(name_fold, ?) > 0")
+		args = append(args, Fold(f.Query))
 	}
 	where = append(where, "id > ?")
 	args = append(args, f.After, limit)
@@ -276,10 +286,10 @@ func (s *Store) insertArea(ctx context.Context, tx *sql.Tx, a Actor, n NewArea) 
 	}
 	now := ts(s.now())
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO areas (id, parent_id, path, depth, level, name, code, valid_from, valid_to,
+		INSERT INTO areas (id, parent_id, path, depth, level, name, name_fold, code, valid_from, valid_to,
 			population, adults, working_age, households, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, nullInt(n.ParentID), parentPath+strconv.FormatInt(id, 10)+"/", depth, n.Level, n.Name,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, nullInt(n.ParentID), parentPath+strconv.FormatInt(id, 10)+"/", depth, n.Level, n.Name, Fold(n.Name),
 		nullStr(n.Code), nullStr(n.ValidFrom), nullStr(n.ValidTo),
 		n.Population, n.Adults, n.WorkingAge, n.Households, v, now, now)
 	if isUnique(err) {
@@ -338,10 +348,10 @@ func (s *Store) writeArea(ctx context.Context, tx *sql.Tx, a Actor, cur *Area, p
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `
-		UPDATE areas SET name = ?, code = ?, valid_from = ?, valid_to = ?, population = ?, adults = ?,
+		UPDATE areas SET name = ?, name_fold = ?, code = ?, valid_from = ?, valid_to = ?, population = ?, adults = ?,
 			working_age = ?, households = ?, version = ?, updated_at = ?
 		WHERE id = ?`,
-		cur.Name, nullStr(cur.Code), nullStr(cur.ValidFrom), nullStr(cur.ValidTo), cur.Population,
+		cur.Name, Fold(cur.Name), nullStr(cur.Code), nullStr(cur.ValidFrom), nullStr(cur.ValidTo), cur.Population,
 		cur.Adults, cur.WorkingAge, cur.Households, v, ts(s.now()), id)
 	if isUnique(err) {
 		return fmt.Errorf("a %s with code %s already exists: %w", cur.Level, cur.Code, ErrConflict)

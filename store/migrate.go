@@ -82,3 +82,13 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	err := s.read.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
 	return v, err
 }
+
+// LatestSchema is the schema version this binary migrates to: the number of
+// its embedded migrations.
+func LatestSchema() int {
+	ms, err := migrations()
+	if err != nil {
+		return 0 // a malformed embedded set fails Open and the migration tests
+	}
+	return len(ms)
+}

@@ -1,7 +1,7 @@
 -- The schema after every migration (store/migrations), written by
 -- `go test ./store -update`; TestSchemaSnapshot fails while it is stale.
 -- Read this to know the tables; change them with a new migration.
--- Schema version 12.
+-- Schema version 13.
 
 CREATE TABLE announcement_receipts (
 	announcement_id INTEGER NOT NULL REFERENCES announcements(id),
@@ -96,7 +96,7 @@ CREATE TABLE areas (
 	households  INTEGER NOT NULL DEFAULT 0 CHECK (households >= 0),
 	version     INTEGER NOT NULL DEFAULT 0,
 	created_at  TEXT NOT NULL,
-	updated_at  TEXT NOT NULL,
+	updated_at  TEXT NOT NULL, name_fold TEXT CHECK (name_fold IS NULL OR length(name_fold) <= 800),
 	CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from)
 ) STRICT;
 
@@ -426,7 +426,7 @@ CREATE TABLE teams (
 	version           INTEGER NOT NULL DEFAULT 0,
 	created_at        TEXT NOT NULL,
 	updated_at        TEXT NOT NULL
-) STRICT;
+, name_fold TEXT CHECK (name_fold IS NULL OR length(name_fold) <= 800)) STRICT;
 
 CREATE TABLE tombstones (
 	seq        INTEGER PRIMARY KEY,
@@ -473,7 +473,7 @@ CREATE TABLE users (
 	version             INTEGER NOT NULL DEFAULT 0,
 	password_changed_at TEXT NOT NULL,
 	created_at          TEXT NOT NULL,
-	updated_at          TEXT NOT NULL,
+	updated_at          TEXT NOT NULL, name_fold TEXT CHECK (name_fold IS NULL OR length(name_fold) <= 800),
 	CHECK (
 		(role IN ('member', 'team_lead') AND team_id IS NOT NULL AND area_id IS NULL) OR
 		(role = 'coordinator' AND area_id IS NOT NULL AND team_id IS NULL) OR
@@ -496,6 +496,8 @@ CREATE INDEX area_lineage_new ON area_lineage (new_area_id);
 CREATE INDEX area_weights_place ON area_weights (place_id, area_id, w);
 
 CREATE UNIQUE INDEX areas_level_code ON areas (level, code) WHERE code IS NOT NULL;
+
+CREATE INDEX areas_name_fold ON areas (name_fold);
 
 CREATE INDEX areas_parent ON areas (parent_id, name);
 
@@ -547,6 +549,8 @@ CREATE INDEX team_targets_team_version ON team_targets (team_id, version);
 
 CREATE INDEX teams_area ON teams (area_id);
 
+CREATE INDEX teams_name_fold ON teams (name_fold);
+
 CREATE INDEX tombstones_created ON tombstones (created_at);
 
 CREATE INDEX tombstones_scope ON tombstones (scope, seq);
@@ -558,5 +562,7 @@ CREATE INDEX training_sessions_day ON training_sessions (
 CREATE INDEX training_sessions_team_version ON training_sessions (team_id, version) WHERE deleted = 0;
 
 CREATE INDEX users_area ON users (area_id) WHERE area_id IS NOT NULL;
+
+CREATE INDEX users_name_fold ON users (name_fold);
 
 CREATE INDEX users_team ON users (team_id) WHERE team_id IS NOT NULL;

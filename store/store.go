@@ -132,6 +132,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s.tables = s.syncTables()
+	if err := s.foldMissing(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -304,4 +305,21 @@ func (s *Store) DeviceLastMid(ctx context.Context, a Actor, deviceID string) (in
 func (s *Store) IsSyncTable(name string) bool {
 	_, ok := s.tables[name]
 	return ok
+}
+
+// SyncTableNames lists the tables phones sync, sorted: docs/sync.md and
+// the OpenAPI document describe each (their tests compare).
+func (s *Store) SyncTableNames() []string {
+	names := make([]string, 0, len(s.tables))
+	for name := range s.tables {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// SyncTableWritable reports whether phones may send mutations for a table.
+func (s *Store) SyncTableWritable(name string) bool {
+	t, ok := s.tables[name]
+	return ok && t.apply != nil
 }

@@ -86,8 +86,8 @@ func (s *Store) Team(ctx context.Context, a Actor, id int64) (*Team, error) {
 
 // TeamFilter narrows Teams. Zero values mean no filter.
 type TeamFilter struct {
-	AreaID int64 // teams in this area's subtree
-	Query  string
+	AreaID int64  // teams in this area's subtree
+	Query  string // substring of the name (case and diacritics folded, see Fold)
 	Active *bool
 	After  int64
 	Limit  int
@@ -117,8 +117,8 @@ func (s *Store) Teams(ctx context.Context, a Actor, f TeamFilter) ([]Team, error
 		args = append(args, lo, hi)
 	}
 	if f.Query != "" {
-		where = append(where, "instr(lower(t.name), lower(?)) > 0")
-		args = append(args, f.Query)
+		where = append(where, "instr(t.name_fold, ?) > 0")
+		args = append(args, Fold(f.Query))
 	}
 	if f.Active != nil {
 		where = append(where, "t.active = ?")
@@ -172,9 +172,9 @@ func (s *Store) insertTeam(ctx context.Context, tx *sql.Tx, a Actor, n NewTeam) 
 	now := ts(s.now())
 	var id int64
 	err = tx.QueryRowContext(ctx, `
-		INSERT INTO teams (area_id, name, founded_on, founding_decision, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		n.AreaID, n.Name, nullStr(n.FoundedOn), n.FoundingDecision, v, now, now).Scan(&id)
+		INSERT INTO teams (area_id, name, name_fold, founded_on, founding_decision, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		n.AreaID, n.Name, Fold(n.Name), nullStr(n.FoundedOn), n.FoundingDecision, v, now, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create team: %w", checkErr(err))
 	}
@@ -235,9 +235,9 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id int64, p TeamPatch) 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `
-			UPDATE teams SET area_id = ?, name = ?, founded_on = ?, founding_decision = ?, active = ?, version = ?, updated_at = ?
+			UPDATE teams SET area_id = ?, name = ?, name_fold = ?, founded_on = ?, founding_decision = ?, active = ?, version = ?, updated_at = ?
 			WHERE id = ?`,
-			cur.AreaID, cur.Name, nullStr(cur.FoundedOn), cur.FoundingDecision, cur.Active, v, ts(s.now()), id)
+			cur.AreaID, cur.Name, Fold(cur.Name), nullStr(cur.FoundedOn), cur.FoundingDecision, cur.Active, v, ts(s.now()), id)
 		if err != nil {
 			return fmt.Errorf("update team %d: %w", id, checkErr(err))
 		}

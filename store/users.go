@@ -98,7 +98,7 @@ type UserFilter struct {
 	TeamID int64
 	AreaID int64 // users whose team or scope lies in this subtree
 	Role   Role
-	Query  string // name or phone substring
+	Query  string // name (case and diacritics folded, see Fold) or phone substring
 	Active *bool
 	After  int64
 	Limit  int
@@ -137,8 +137,8 @@ func (s *Store) Users(ctx context.Context, a Actor, f UserFilter) ([]User, error
 		args = append(args, f.Role)
 	}
 	if f.Query != "" {
-		where = append(where, "(instr(lower(u.name), lower(?)) > 0 OR instr(u.phone, ?) > 0)")
-		args = append(args, f.Query, f.Query)
+		where = append(where, "(instr(u.name_fold, ?) > 0 OR instr(u.phone, ?) > 0)")
+		args = append(args, Fold(f.Query), f.Query)
 	}
 	if f.Active != nil {
 		where = append(where, "u.active = ?")
@@ -249,10 +249,10 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, a Actor, n NewUser, 
 	now := ts(s.now())
 	var id int64
 	err = tx.QueryRowContext(ctx, `
-		INSERT INTO users (phone, name, role, team_id, area_id, gender, password_hash, version,
+		INSERT INTO users (phone, name, name_fold, role, team_id, area_id, gender, password_hash, version,
 			password_changed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		phone, n.Name, n.Role, nullInt(n.TeamID), nullInt(n.AreaID), n.Gender, hash, v, now, now, now).Scan(&id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		phone, n.Name, Fold(n.Name), n.Role, nullInt(n.TeamID), nullInt(n.AreaID), n.Gender, hash, v, now, now, now).Scan(&id)
 	if isUnique(err) {
 		return 0, fmt.Errorf("phone %s is already registered: %w", phone, ErrConflict)
 	} else if err != nil {
@@ -320,9 +320,9 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `
-			UPDATE users SET name = ?, role = ?, team_id = ?, area_id = ?, gender = ?, active = ?, version = ?, updated_at = ?
+			UPDATE users SET name = ?, name_fold = ?, role = ?, team_id = ?, area_id = ?, gender = ?, active = ?, version = ?, updated_at = ?
 			WHERE id = ?`,
-			cur.Name, cur.Role, nullInt(cur.TeamID), nullInt(cur.AreaID), cur.Gender, cur.Active, v, now, id)
+			cur.Name, Fold(cur.Name), cur.Role, nullInt(cur.TeamID), nullInt(cur.AreaID), cur.Gender, cur.Active, v, now, id)
 		if err != nil {
 			return fmt.Errorf("update user %d: %w", id, checkErr(err))
 		}
