@@ -48,7 +48,10 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 			return demo.Activity(ctx, st, p, rng)
 		}
 	}
-	st, err := store.Open(ctx, *db, store.Options{})
+	// The key file beside the database, so citizens pushed now are the
+	// same citizens to the server that serves it later.
+	st, _, err := openStore(ctx, Config{DB: *db, CitizenKey: getenv("TOSO_CITIZEN_KEY"), JWTSecret: getenv("TOSO_JWT_SECRET")},
+		slog.New(slog.NewTextHandler(stderr, nil)), true)
 	if err != nil {
 		return err
 	}
@@ -106,6 +109,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop starting phones after this long (0: run all)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated batches")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's pid, to read its peak memory (VmHWM) from /proc")
+	fs.StringVar(&cfg.MetricsURL, "metrics-url", "http://"+defaultMetricsAddr+"/metrics", "the server's /metrics (its --metrics-addr), for its peak memory when --server-pid is not given")
 	fs.StringVar(&cfg.TempDir, "tmp", "", "where the phones' databases go (default: the system temp dir)")
 	fs.StringVar(&cfg.PhoneDir, "phone-dir", "", "keep the phones' databases in this directory (for a later --signed-in run)")
 	fs.BoolVar(&cfg.SignedIn, "signed-in", false, "phones are already signed in (from --phone-dir): refresh instead of login")

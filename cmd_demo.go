@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"toso/demo"
-	"toso/store"
 )
 
 // runDemo serves a demo database (./demo.db unless --db or TOSO_DB say
@@ -21,7 +20,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	log := cfg.logger(stderr)
-	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
+	st, k, err := openStore(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
@@ -37,7 +36,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	} else {
 		log.Info("reusing the demo database", "db", cfg.DB)
 	}
-	return serve(ctx, cfg, st, log, func(addr net.Addr) { printAccounts(stdout, "http://"+addr.String(), cfg.DB) })
+	return serve(ctx, cfg, st, k, log, func(addr net.Addr) { printAccounts(stdout, "http://"+addr.String(), cfg.DB) })
 }
 
 // printAccounts prints where the demo listens and how to log in.

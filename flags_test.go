@@ -42,7 +42,8 @@ func helpFlags(t *testing.T, args ...string) map[string]string {
 // flags and nothing else, and each flag names its TOSO_* variable.
 func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
 	serve := []string{"access-log", "access-ttl", "addr", "citizen-key", "db", "fcm-credentials", "fcm-endpoint",
-		"fcm-project", "jwt-secret", "log-level", "login-per-ip", "pprof", "push", "refresh-ttl", "shutdown-timeout"}
+		"fcm-project", "jwt-secret", "log-level", "login-per-ip", "metrics-addr", "metrics-token", "pprof", "push",
+		"refresh-ttl", "shutdown-timeout", "trusted-proxies"}
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -57,7 +58,7 @@ func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
 		{[]string{"user", "create"}, []string{"area", "db", "name", "phone", "role", "team"}},
 		{[]string{"generate"}, []string{"activity", "db", "members", "phone-dir", "phones", "seed", "teams"}},
 		{[]string{"generate-logs"}, []string{"citizen-key", "communes", "db", "logs", "merged", "seed", "villages"}},
-		{[]string{"bench"}, []string{"concurrency", "db", "duration", "mutations", "password", "phone-dir", "phones",
+		{[]string{"bench"}, []string{"concurrency", "db", "duration", "metrics-url", "mutations", "password", "phone-dir", "phones",
 			"rate", "seed", "server-pid", "signed-in", "tmp", "url"}},
 	} {
 		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
@@ -134,7 +135,9 @@ func TestVersion(t *testing.T) {
 
 	base, stop := serveForTest(t, filepath.Join(t.TempDir(), "toso.db"))
 	defer stop()
-	resp, err := http.Get(base + "/metrics")
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testMetricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +150,9 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// testMetricsToken lets the tests read /metrics on the main listener.
+const testMetricsToken = "test-metrics-token-0123456789abcdef"
+
 // serveForTest runs "toso serve" on db until stop, and returns its URL.
 func serveForTest(t *testing.T, db string) (base string, stop func()) {
 	t.Helper()
@@ -155,7 +161,8 @@ func serveForTest(t *testing.T, db string) (base string, stop func()) {
 	logs := &lockedLog{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "-db", db, "-addr", "127.0.0.1:0", "-access-log=false", "-push", "off"},
+		done <- run(ctx, []string{"serve", "-db", db, "-addr", "127.0.0.1:0", "-access-log=false", "-push", "off",
+			"-metrics-addr", "off", "-metrics-token", testMetricsToken},
 			env(nil), io.Discard, io.MultiWriter(lines, logs))
 	}()
 	select {

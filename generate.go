@@ -32,7 +32,7 @@ func runGenerateLogs(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	g.Seed = *seed
-	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
+	st, _, err := openStore(ctx, cfg, cfg.logger(stderr), true)
 	if err != nil {
 		return err
 	}

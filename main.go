@@ -63,6 +63,11 @@ type Config struct {
 	Push         PushConfig
 	LoginPerIP   int    // login attempts per IP a minute (0: the default)
 	Pprof        string // loopback address for /debug/pprof, empty: off
+	// TrustedProxies: comma-separated IPs or CIDRs of reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed.
+	TrustedProxies string
+	MetricsAddr    string // where /metrics is served; "off": nowhere
+	MetricsToken   string // when set, /metrics is also served on Addr to this bearer token
 }
 
 // logFlag binds --log-level.
@@ -88,6 +93,9 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RefreshTTL, "refresh-ttl", 60*24*time.Hour, "lifetime of refresh tokens, renewed on every refresh")
 	fs.IntVar(&c.LoginPerIP, "login-per-ip", 0, "login attempts per client IP a minute; 0: the default 30 (raise it for a load test from one address)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve /debug/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies; only from them do X-Forwarded-For and X-Forwarded-Proto count")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", defaultMetricsAddr, "serve /metrics here, a loopback address, or \"off\"")
+	fs.StringVar(&c.MetricsToken, "metrics-token", "", "also serve /metrics on the main listener to this bearer token, ≥ 32 characters")
 }
 
 // validateSecrets checks the secrets given (empty ones are generated).
@@ -116,6 +124,12 @@ func (c *Config) validateServe() error {
 		if err := loopbackAddr(c.Pprof); err != nil {
 			return fmt.Errorf("%w: --pprof: %v", errUsage, err)
 		}
+	}
+	if _, err := c.proxies(); err != nil {
+		return fmt.Errorf("%w: --trusted-proxies: %v", errUsage, err)
+	}
+	if err := c.validateMetrics(); err != nil {
+		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("%w: address %q: %v", errUsage, c.Addr, err)
@@ -232,24 +246,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := cfg.logger(stderr)
-	st, err := store.Open(ctx, cfg.DB, store.Options{CitizenKey: cfg.CitizenKey})
+	st, k, err := openStore(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return serve(ctx, cfg, st, log, nil)
+	return serve(ctx, cfg, st, k, log, nil)
 }
 
 // serve runs the server on an open store until ctx ends.
-func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, ready func(net.Addr)) error {
-	jwtSecret, err := st.Secret(ctx, "jwt_secret", cfg.JWTSecret)
-	if err != nil {
-		return err
-	}
+func serve(ctx context.Context, cfg Config, st *store.Store, k keys, log *slog.Logger, ready func(net.Addr)) error {
+	jwtSecret := k.JWTSecret
 	push, err := newPush(ctx, cfg.Push, st, log)
 	if err != nil {
 		return err
 	}
+	proxies, _ := cfg.proxies() // validated
 	srv, err := server.New(server.Config{
 		Addr:            cfg.Addr,
 		JWTSecret:       jwtSecret,
@@ -259,6 +271,8 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 		ShutdownTimeout: cfg.ShutdownWait,
 		Collectors:      append(push.Collectors(), readBuildInfo().collector()),
 		Limits:          mobileapi.Limits{LoginPerIP: cfg.LoginPerIP, LoginIPWindow: time.Minute},
+		TrustedProxies:  proxies,
+		MetricsToken:    cfg.MetricsToken,
 	}, st, log)
 	if err != nil {
 		return err
@@ -271,6 +285,11 @@ func serve(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, r
 		}
 		defer stop()
 	}
+	stopMetrics, err := serveMetrics(cfg, srv, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	return srv.Run(ctx, func(addr net.Addr) {
 		log.Info("listening", "addr", addr.String(), "db", st.Path(), "version", readBuildInfo().Version)
 		if ready != nil {
@@ -284,7 +303,8 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, db, store.Options{})
+	// Moves secrets an older Toso kept in the database out of it.
+	st, _, err := openStore(ctx, keyConfig(db, getenv), (&Config{LogLevel: "info"}).logger(stderr), false)
 	if err != nil {
 		return err
 	}
@@ -306,7 +326,9 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists", dest)
 	}
-	st, err := store.Open(ctx, db, store.Options{})
+	// The copy holds the database only: secrets an older Toso kept in it
+	// are moved out into the key file first.
+	st, _, err := openStore(ctx, keyConfig(db, getenv), (&Config{LogLevel: "info"}).logger(stderr), false)
 	if err != nil {
 		return err
 	}
@@ -356,4 +378,10 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "created %s %d (%s, %s)\n", u.Role, u.ID, u.Name, u.Phone)
 	return nil
+}
+
+// keyConfig is what openStore needs of the configuration for a command that
+// takes only --db: the database and the secrets the environment gives.
+func keyConfig(db string, getenv func(string) string) Config {
+	return Config{DB: db, CitizenKey: getenv("TOSO_CITIZEN_KEY"), JWTSecret: getenv("TOSO_JWT_SECRET")}
 }

@@ -65,7 +65,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(runCtx, []string{"serve", "-db", path, "-addr", "127.0.0.1:0", "-access-log=false", "-push", "log",
-			"-login-per-ip", "1000", "-shutdown-timeout", "30s"}, func(string) string { return "" }, io.Discard, io.MultiWriter(lines, stderr))
+			"-login-per-ip", "1000", "-shutdown-timeout", "30s",
+			"-metrics-addr", "off", "-metrics-token", metricsToken}, func(string) string { return "" }, io.Discard, io.MultiWriter(lines, stderr))
 	}()
 	var base string
 	select {
@@ -230,11 +231,19 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	}
 }
 
+// metricsToken lets the test read /metrics on the main listener.
+const metricsToken = "metrics-token-metrics-token-0123456789"
+
 // writeWaiting reads how many writes wait for the writer or run, from
 // /metrics.
 func writeWaiting(t *testing.T, base string) int {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	req, err := http.NewRequest("GET", base+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"embed"
@@ -32,8 +33,8 @@ var files embed.FS
 // Throttle counts login attempts; the JSON API's (*mobileapi.API) is
 // passed in, so a phone's failures count the same on both doors.
 type Throttle interface {
-	LoginWait(ip, phone string) time.Duration
-	LoginSucceeded(phone string)
+	LoginWait(ctx context.Context, ip, phone, device string) (time.Duration, error)
+	LoginSucceeded(ip, phone, device string)
 }
 
 // Config is what the dashboard needs from the server's configuration.

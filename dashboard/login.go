@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/google/uuid"
 
 	"toso/store"
 )
@@ -44,12 +45,19 @@ func (d *Dashboard) login(c fiber.Ctx) error {
 	if phone == "" || password == "" || len(phone) > 20 || len(password) > 128 {
 		return d.showLogin(c, lang, fiber.StatusUnprocessableEntity, phone, tr(lang, "login.required"))
 	}
+	ctx := c.Context()
+	ip, device := strings.Clone(c.IP()), ""
+	if id, err := uuid.Parse(c.Cookies(deviceCookie)); err == nil {
+		device = id.String() // a browser this account signed in on before is its bound device
+	}
 	if d.cfg.Throttle != nil {
-		if wait := d.cfg.Throttle.LoginWait(strings.Clone(c.IP()), phone); wait > 0 {
+		wait, err := d.cfg.Throttle.LoginWait(ctx, ip, phone, device)
+		if err != nil {
+			return d.fail(c, lang, err)
+		} else if wait > 0 {
 			return d.showLogin(c, lang, fiber.StatusTooManyRequests, phone, tr(lang, "login.wait"))
 		}
 	}
-	ctx := c.Context()
 	u, err := d.store.Authenticate(ctx, phone, password)
 	if errors.Is(err, store.ErrUnauthenticated) {
 		return d.showLogin(c, lang, fiber.StatusUnauthorized, phone, tr(lang, "login.invalid"))
@@ -57,7 +65,7 @@ func (d *Dashboard) login(c fiber.Ctx) error {
 		return d.fail(c, lang, err)
 	}
 	if d.cfg.Throttle != nil {
-		d.cfg.Throttle.LoginSucceeded(phone)
+		d.cfg.Throttle.LoginSucceeded(ip, phone, device)
 	}
 	if u.Role.InTeam() {
 		// Members and team leads work in the app; no session is opened.

@@ -100,7 +100,9 @@ func validToken(got, want string) bool {
 func (d *Dashboard) setCookie(c fiber.Ctx, name, value string, expires time.Time, maxAge int) {
 	c.Cookie(&fiber.Cookie{
 		Name: name, Value: value, Path: "/", Expires: expires, MaxAge: maxAge,
-		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Protocol() == "https",
+		// Scheme, not Protocol (the HTTP version): https over TLS, or from
+		// a trusted proxy's X-Forwarded-Proto.
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Scheme() == "https",
 	})
 }
 

@@ -76,13 +76,3 @@ func (l Lang) number(n float64) string {
 	}
 	return b.String()
 }
-
-// percent writes a share (0..1) as a percentage with at most one decimal.
-func (l Lang) percent(v float64) string {
-	s := strconv.FormatFloat(v*100, 'f', 1, 64)
-	s = strings.TrimSuffix(s, ".0")
-	if l == VI {
-		s = strings.ReplaceAll(s, ".", ",")
-	}
-	return s + "%"
-}

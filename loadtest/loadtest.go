@@ -38,6 +38,7 @@ type Config struct {
 	Duration    time.Duration // stop starting phones after this (0: none)
 	Seed        uint64
 	ServerPID   int       // read VmHWM from /proc when set
+	MetricsURL  string    // else sample process_resident_memory_bytes here (the server's --metrics-addr)
 	Progress    io.Writer // a progress line every second or two; nil: none
 	TempDir     string    // parent of the phones' databases (default os.TempDir())
 	// PhoneDir, when set, keeps the phones' databases there (not removed),
@@ -145,7 +146,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: &timing{next: tr, rec: rec}, Timeout: 60 * time.Second}
 
-	mem := newMemWatch(cfg.BaseURL, cfg.ServerPID)
+	mem := newMemWatch(cfg.MetricsURL, cfg.ServerPID)
 	memCtx, stopMem := context.WithCancel(ctx)
 	go mem.run(memCtx)
 

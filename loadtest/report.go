@@ -240,7 +240,7 @@ func vmHWM(pid int) int64 {
 }
 
 func metricRSS(base string) int64 {
-	resp, err := http.Get(base + "/metrics")
+	resp, err := http.Get(base) // the full /metrics URL
 	if err != nil {
 		return 0
 	}

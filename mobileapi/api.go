@@ -33,7 +33,7 @@ type API struct {
 	now    func() time.Time
 
 	loginIP    *windowLimiter // attempts per client IP
-	loginPhone *windowLimiter // failures per phone (and wrong old passwords per user)
+	loginFails *backoff       // failures per (phone, address), (phone, bound device), phone; wrong old passwords per user
 	requests   *rateLimiter   // authenticated requests per user and device
 	sync       *syncMetrics
 }
@@ -58,7 +58,7 @@ func New(s *store.Store, cfg Config, log *slog.Logger) (*API, error) {
 	return &API{
 		store: s, tokens: tokens, cfg: cfg, log: log, now: cfg.Now,
 		loginIP:    newWindowLimiter(l.LoginPerIP, l.LoginIPWindow, l.MaxKeys, cfg.Now),
-		loginPhone: newWindowLimiter(l.LoginPerPhone, l.LoginPhoneWindow, l.MaxKeys, cfg.Now),
+		loginFails: newBackoff(l.LoginPerPhone, l.LoginPhoneCeiling, time.Second, l.LoginPhoneWindow, l.MaxKeys, cfg.Now),
 		requests:   newRateLimiter(l.RequestsPerSecond, l.RequestBurst, l.MaxKeys, cfg.Now),
 		sync:       newSyncMetrics(),
 	}, nil
@@ -77,6 +77,7 @@ func (a *API) Register(r fiber.Router) {
 	v1.Post("/auth/password", auth, a.changePassword)
 	v1.Get("/devices", auth, a.listDevices)
 	v1.Put("/devices/:id/push-token", auth, a.setPushToken)
+	v1.Delete("/devices/:id", auth, a.unbindDevice)
 
 	v1.Get("/me", auth, a.me)
 

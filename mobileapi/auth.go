@@ -1,6 +1,7 @@
 package mobileapi
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -49,17 +50,18 @@ func (a *API) newTokenResponse(s *store.Session, u *store.User) (tokenResponse, 
 // login handles POST /v1/auth/login. Unknown phone and wrong password get
 // the same 401 invalid_credentials (and cost the same time). A device id
 // already bound to another user is 409 device_bound, answered only after
-// the password was right, so it tells a stranger nothing.
+// the password was right, so it tells a stranger nothing. Throttles: see
+// loginWait.
 func (a *API) login(c fiber.Ctx) error {
-	if wait := a.loginIP.take(strings.Clone(c.IP())); wait > 0 {
-		return rateLimited(wait)
-	}
 	var req loginRequest
 	if err := c.Bind().JSON(&req); err != nil {
 		return err
 	}
-	key := phoneKey(req.Phone)
-	if wait := a.loginPhone.take(key); wait > 0 {
+	ip, device := strings.Clone(c.IP()), strings.ToLower(req.DeviceID)
+	wait, err := a.loginWait(c.Context(), ip, req.Phone, device)
+	if err != nil {
+		return err
+	} else if wait > 0 {
 		return rateLimited(wait)
 	}
 	u, sess, err := a.store.Login(c.Context(), req.Phone, req.Password, store.DeviceInfo{
@@ -67,14 +69,14 @@ func (a *API) login(c fiber.Ctx) error {
 	}, a.cfg.RefreshTokenTTL)
 	switch {
 	case errors.Is(err, store.ErrDeviceBound):
-		a.loginPhone.reset(key) // the password was right
+		a.LoginSucceeded(ip, req.Phone, device) // the password was right
 		return problem(fiber.StatusConflict, "device_bound")
 	case errors.Is(err, store.ErrUnauthenticated):
 		return problem(fiber.StatusUnauthorized, "invalid_credentials")
 	case err != nil:
 		return err
 	}
-	a.loginPhone.reset(key)
+	a.LoginSucceeded(ip, req.Phone, device)
 	if req.Platform != "web" {
 		a.store.RecordDeviceActivity(sess.DeviceID, store.ActivityLogin, -1, "")
 	}
@@ -85,6 +87,30 @@ func (a *API) login(c fiber.Ctx) error {
 	return c.JSON(r)
 }
 
+// loginWait counts a login attempt of phone from ip on device and returns
+// 0 when it may go ahead, or how long to wait. A device already bound to
+// that account is throttled only by its own failures, so whoever holds the
+// owner's phone and password always gets in, whatever strangers do. Any
+// other device counts against the client address (all attempts, any phone),
+// the (phone, address) pair and the phone's ceiling: a stranger's failures
+// slow the stranger's address down, not the owner's.
+func (a *API) loginWait(ctx context.Context, ip, phone, device string) (time.Duration, error) {
+	bound := false
+	if device != "" {
+		var err error
+		if bound, err = a.store.DeviceBoundTo(ctx, device, phone); err != nil {
+			return 0, err
+		}
+	}
+	if bound {
+		return a.loginFails.attempt(deviceKey(phone, device)), nil
+	}
+	if wait := a.loginIP.take(ip); wait > 0 {
+		return wait, nil
+	}
+	return a.loginFails.attempt(addressKey(phone, ip), "all:"+phoneKey(phone)), nil
+}
+
 // phoneKey is the login throttle's key: the normalized phone, so "+84…"
 // and "0…" count together.
 func phoneKey(phone string) string {
@@ -93,6 +119,9 @@ func phoneKey(phone string) string {
 	}
 	return "raw:" + strings.TrimSpace(phone)
 }
+
+func addressKey(phone, ip string) string    { return phoneKey(phone) + "|ip:" + ip }
+func deviceKey(phone, device string) string { return phoneKey(phone) + "|device:" + device }
 
 type refreshRequest struct {
 	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
@@ -157,7 +186,7 @@ func (a *API) changePassword(c fiber.Ctx) error {
 	}
 	act := actor(c)
 	key := "user:" + strconv.FormatInt(act.UserID, 10)
-	if wait := a.loginPhone.take(key); wait > 0 {
+	if wait := a.loginFails.attempt(key); wait > 0 {
 		return rateLimited(wait)
 	}
 	err := a.store.ChangePassword(c.Context(), act, req.OldPassword, req.NewPassword)
@@ -166,7 +195,7 @@ func (a *API) changePassword(c fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	a.loginPhone.reset(key)
+	a.loginFails.reset(key)
 	sess, err := a.store.RenewSession(c.Context(), act, a.cfg.RefreshTokenTTL)
 	if err != nil {
 		return authProblem(err)
@@ -178,16 +207,17 @@ func (a *API) changePassword(c fiber.Ctx) error {
 	return c.JSON(r)
 }
 
-// LoginWait counts a login attempt from ip for phone against the same
-// throttles as POST /v1/auth/login and returns 0 when it may go ahead, or
-// how long to wait. The dashboard's login form uses it, so a phone's
-// failures count the same through both doors.
-func (a *API) LoginWait(ip, phone string) time.Duration {
-	if wait := a.loginIP.take(ip); wait > 0 {
-		return wait
-	}
-	return a.loginPhone.take(phoneKey(phone))
+// LoginWait counts a login attempt of phone from ip on device (the
+// browser's device id, "" if it has none) against the same throttles as
+// POST /v1/auth/login and returns 0 when it may go ahead, or how long to
+// wait. The dashboard's login form uses it, so a phone's failures count
+// the same through both doors.
+func (a *API) LoginWait(ctx context.Context, ip, phone, device string) (time.Duration, error) {
+	return a.loginWait(ctx, ip, phone, strings.ToLower(device))
 }
 
-// LoginSucceeded clears a phone's failed logins.
-func (a *API) LoginSucceeded(phone string) { a.loginPhone.reset(phoneKey(phone)) }
+// LoginSucceeded clears the failures of phone: from ip, on device and its
+// ceiling.
+func (a *API) LoginSucceeded(ip, phone, device string) {
+	a.loginFails.reset(addressKey(phone, ip), deviceKey(phone, strings.ToLower(device)), "all:"+phoneKey(phone))
+}

@@ -8,6 +8,7 @@ import (
 
 type deviceResponse struct {
 	ID                 string `json:"id"`
+	UserID             int64  `json:"user_id"`
 	Platform           string `json:"platform"`
 	AppVersion         string `json:"app_version"`
 	HasPushToken       bool   `json:"has_push_token"`
@@ -19,17 +20,30 @@ type deviceResponse struct {
 
 func newDeviceResponse(d *store.Device, current string) deviceResponse {
 	return deviceResponse{
-		ID: d.ID, Platform: d.Platform, AppVersion: d.AppVersion, HasPushToken: d.PushToken != "",
+		ID: d.ID, UserID: d.UserID, Platform: d.Platform, AppVersion: d.AppVersion, HasPushToken: d.PushToken != "",
 		PushTokenUpdatedAt: rfc3339(d.PushTokenUpdatedAt), LastSeenAt: rfc3339(d.LastSeenAt),
 		CreatedAt: rfc3339(d.CreatedAt), Current: d.ID == current,
 	}
 }
 
-// listDevices handles GET /v1/devices: the caller's own devices. A user has
-// a handful, so there is one page.
+type listDevicesQuery struct {
+	UserID int64 `query:"user_id" validate:"gte=0"`
+}
+
+// listDevices handles GET /v1/devices: the caller's own devices, or with
+// ?user_id= those of a user the caller manages (an admin; a coordinator for
+// the users of their area), to find a lost phone. A user has a handful, so
+// there is one page.
 func (a *API) listDevices(c fiber.Ctx) error {
+	var q listDevicesQuery
+	if err := c.Bind().Query(&q); err != nil {
+		return err
+	}
 	act := actor(c)
-	devices, err := a.store.Devices(c.Context(), act)
+	if q.UserID == 0 {
+		q.UserID = act.UserID
+	}
+	devices, err := a.store.UserDevices(c.Context(), act, q.UserID)
 	if err != nil {
 		return err
 	}
@@ -41,7 +55,9 @@ func (a *API) listDevices(c fiber.Ctx) error {
 }
 
 type pushTokenRequest struct {
-	PushToken string `json:"push_token" validate:"max=4096"` // "" clears it
+	// Required, so a missing or misspelled key is a 422 rather than a
+	// silent clear; "" clears the token.
+	PushToken *string `json:"push_token" validate:"required,max=4096"`
 }
 
 type deviceParams struct {
@@ -60,9 +76,24 @@ func (a *API) setPushToken(c fiber.Ctx) error {
 		return err
 	}
 	act := actor(c)
-	d, err := a.store.SetPushToken(c.Context(), act, p.ID, req.PushToken)
+	d, err := a.store.SetPushToken(c.Context(), act, p.ID, *req.PushToken)
 	if err != nil {
 		return err
 	}
 	return c.JSON(newDeviceResponse(d, act.DeviceID))
+}
+
+// unbindDevice handles DELETE /v1/devices/:id: the device is released (a
+// lost phone): its sessions end, its push token goes, and the next user who
+// logs in on it takes it over. Your own devices; an admin or coordinator
+// also those of the users they manage.
+func (a *API) unbindDevice(c fiber.Ctx) error {
+	var p deviceParams
+	if err := c.Bind().URI(&p); err != nil {
+		return err
+	}
+	if err := a.store.UnbindDevice(c.Context(), actor(c), p.ID); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }

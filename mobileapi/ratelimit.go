@@ -2,6 +2,7 @@ package mobileapi
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -11,10 +12,20 @@ import (
 // MaxKeys keys: when full it forgets expired keys first, then arbitrary ones,
 // so a flood of new keys costs memory nobody can grow without bound.
 type Limits struct {
-	LoginPerIP       int           // login attempts per client IP per LoginIPWindow
-	LoginIPWindow    time.Duration //
-	LoginPerPhone    int           // failed logins per phone per LoginPhoneWindow; then locked until it ends
-	LoginPhoneWindow time.Duration //
+	LoginPerIP    int           // login attempts per client IP per LoginIPWindow (not for a device bound to the account)
+	LoginIPWindow time.Duration //
+	// LoginPerPhone failed logins are free per (phone, client address) and
+	// per (phone, device bound to that account); after them each further
+	// attempt waits twice as long as the one before (1 s, 2 s, 4 s …) up to
+	// LoginPhoneWindow, and a key is forgotten once four LoginPhoneWindows
+	// pass without a failure. A success clears the phone's keys. A stranger's
+	// failures therefore never lock the owner out: the owner's address, or
+	// their bound device, has keys of its own. Unbound devices also share a
+	// per-phone key that allows LoginPhoneCeiling failures (NIST 800-63B's
+	// "at most 100") before the same backoff.
+	LoginPerPhone     int
+	LoginPhoneWindow  time.Duration
+	LoginPhoneCeiling int
 	// Authenticated requests per user and device, as a token bucket. Keyed
 	// by user and device, not IP: phones share carrier NAT addresses.
 	RequestsPerSecond float64
@@ -22,13 +33,15 @@ type Limits struct {
 	MaxKeys           int // per limiter
 }
 
-// DefaultLimits: 30 login attempts a minute per IP; 5 failed logins per
-// phone in 15 minutes lock it for the rest of the 15 minutes; 20 requests a
-// second per device with bursts of 40 (a sync session is a few requests).
+// DefaultLimits: 30 login attempts a minute per IP; 5 free failures per
+// (phone, address) and (phone, bound device), then a backoff from 1 s
+// doubling up to 15 minutes; 100 failures per phone from unbound devices;
+// 20 requests a second per device with bursts of 40 (a sync session is a
+// few requests).
 func DefaultLimits() Limits {
 	return Limits{
 		LoginPerIP: 30, LoginIPWindow: time.Minute,
-		LoginPerPhone: 5, LoginPhoneWindow: 15 * time.Minute,
+		LoginPerPhone: 5, LoginPhoneWindow: 15 * time.Minute, LoginPhoneCeiling: 100,
 		RequestsPerSecond: 20, RequestBurst: 40,
 		MaxKeys: 100_000,
 	}
@@ -41,6 +54,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.LoginPerPhone <= 0 || l.LoginPhoneWindow <= 0 {
 		l.LoginPerPhone, l.LoginPhoneWindow = d.LoginPerPhone, d.LoginPhoneWindow
+	}
+	if l.LoginPhoneCeiling <= 0 {
+		l.LoginPhoneCeiling = max(d.LoginPhoneCeiling, l.LoginPerPhone)
 	}
 	if l.RequestsPerSecond <= 0 || l.RequestBurst <= 0 {
 		l.RequestsPerSecond, l.RequestBurst = d.RequestsPerSecond, d.RequestBurst
@@ -116,6 +132,108 @@ func (w *windowLimiter) makeRoom(now time.Time) {
 			break
 		}
 		delete(w.keys, k)
+	}
+}
+
+// backoff counts failures per key and makes each attempt past the free
+// ones wait twice as long as the one before, from base up to max, after
+// the key's last failure. An attempt counts as a failure when it starts
+// (so concurrent guesses cannot slip past the count) and a success forgets
+// the key. A key with no failure for 4 × max is forgotten.
+type backoff struct {
+	mu        sync.Mutex
+	free      int
+	ceiling   int // the free failures of keys that start with "all:"
+	base, max time.Duration
+	maxKeys   int
+	now       func() time.Time
+	keys      map[string]failures
+}
+
+type failures struct {
+	n    int
+	last time.Time
+}
+
+func newBackoff(free, ceiling int, base, max time.Duration, maxKeys int, now func() time.Time) *backoff {
+	return &backoff{free: free, ceiling: ceiling, base: base, max: max, maxKeys: maxKeys, now: now, keys: map[string]failures{}}
+}
+
+// waitLocked is how long key must still wait at now.
+func (b *backoff) waitLocked(key string, now time.Time) time.Duration {
+	free := b.free
+	if strings.HasPrefix(key, "all:") {
+		free = b.ceiling
+	}
+	f, ok := b.keys[key]
+	if !ok || f.n < free {
+		return 0
+	}
+	if now.Sub(f.last) >= b.forget() {
+		delete(b.keys, key)
+		return 0
+	}
+	d := b.max
+	if shift := f.n - free; shift < 30 {
+		d = min(b.base<<shift, b.max)
+	}
+	return max(0, f.last.Add(d).Sub(now))
+}
+
+// attempt counts an attempt for every key, or returns the longest wait
+// among them (and counts nothing) when one must still wait.
+func (b *backoff) attempt(keys ...string) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	var wait time.Duration
+	for _, k := range keys {
+		wait = max(wait, b.waitLocked(k, now))
+	}
+	if wait > 0 {
+		return wait
+	}
+	for _, k := range keys {
+		f, ok := b.keys[k]
+		if !ok {
+			b.makeRoom(now)
+		} else if now.Sub(f.last) >= b.forget() {
+			f = failures{}
+		}
+		b.keys[k] = failures{n: f.n + 1, last: now}
+	}
+	return 0
+}
+
+// forget is how long a key is kept after its last failure: four times the
+// longest wait, so waiting out the cap does not buy a fresh set of free
+// failures.
+func (b *backoff) forget() time.Duration { return 4 * b.max }
+
+// reset forgets keys (a success).
+func (b *backoff) reset(keys ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, k := range keys {
+		delete(b.keys, k)
+	}
+}
+
+// makeRoom frees a tenth of the map when it is full: forgotten keys first.
+func (b *backoff) makeRoom(now time.Time) {
+	if len(b.keys) < b.maxKeys {
+		return
+	}
+	for k, f := range b.keys {
+		if now.Sub(f.last) >= b.forget() {
+			delete(b.keys, k)
+		}
+	}
+	for k := range b.keys {
+		if len(b.keys) < b.maxKeys-b.maxKeys/10 {
+			break
+		}
+		delete(b.keys, k)
 	}
 }
 

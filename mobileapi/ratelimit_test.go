@@ -107,3 +107,59 @@ func BenchmarkRateLimiter(b *testing.B) {
 		}
 	})
 }
+
+func TestBackoff(t *testing.T) {
+	c := &fakeClock{t: time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)}
+	b := newBackoff(3, 5, time.Second, 15*time.Minute, 100, c.now)
+	for i := range 3 {
+		if got := b.attempt("k"); got != 0 {
+			t.Fatalf("free attempt %d: got wait %v, want 0", i+1, got)
+		}
+	}
+	// Past the free failures each attempt waits twice as long after the
+	// last one: 1 s, 2 s, 4 s …, at most 15 minutes.
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		if got := b.attempt("k"); got != want {
+			t.Fatalf("attempt %d right after a failure: got wait %v, want %v", i+4, got, want)
+		}
+		c.t = c.t.Add(want)
+		if got := b.attempt("k"); got != 0 {
+			t.Fatalf("attempt %d after %v: got wait %v, want 0", i+4, want, got)
+		}
+	}
+	for range 40 {
+		if w := b.attempt("k"); w > 0 {
+			c.t = c.t.Add(w) // wait it out, and fail again
+		}
+	}
+	if got := b.attempt("k"); got != 15*time.Minute {
+		t.Errorf("after many failures: got wait %v, want the 15 minute cap", got)
+	}
+	if got := b.attempt("other"); got != 0 {
+		t.Errorf("another key: got wait %v, want 0", got)
+	}
+	// A key refused is not counted; one of several keys waiting refuses all.
+	if got := b.attempt("other", "k"); got == 0 {
+		t.Error("a waiting key among several let the attempt through")
+	}
+	b.reset("k")
+	if got := b.attempt("k"); got != 0 {
+		t.Errorf("after reset: got wait %v, want 0", got)
+	}
+	// "all:" keys have the ceiling: 5 free failures.
+	for i := range 5 {
+		if got := b.attempt("all:p"); got != 0 {
+			t.Fatalf("ceiling attempt %d: got wait %v, want 0", i+1, got)
+		}
+	}
+	if got := b.attempt("all:p"); got != time.Second {
+		t.Errorf("past the ceiling: got wait %v, want 1s", got)
+	}
+	// A key quiet for four times the cap is forgotten.
+	c.t = c.t.Add(time.Hour)
+	for i := range 3 {
+		if got := b.attempt("all:p"); got != 0 && i < 3 {
+			t.Fatalf("after a quiet 15 minutes, attempt %d: got wait %v, want 0", i+1, got)
+		}
+	}
+}

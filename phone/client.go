@@ -55,6 +55,9 @@ type Config struct {
 	BatchSize  int          // mutations per push, default 200 (the server's maximum)
 	GzipPush   bool         // compress push bodies
 	Now        func() time.Time
+	// Unsynced skips fsync (synchronous=OFF): for simulations of many
+	// phones, where a power cut is not what is tested. A real app syncs.
+	Unsynced bool
 }
 
 // Client is one phone: its local database and its link to the server.
@@ -118,7 +121,11 @@ func Open(ctx context.Context, path string, cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	sync := "FULL"
+	if cfg.Unsynced {
+		sync = "OFF"
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")")
 	if err != nil {
 		return nil, err
 	}

@@ -106,7 +106,9 @@ func authzRows() []authzRow {
 	return []authzRow{
 		{name: "healthz", method: "GET", path: static("/healthz"), want: want{ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{name: "readyz", method: "GET", path: static("/readyz"), want: want{ok, ok, ok, ok, ok, ok, ok, ok, ok}},
-		{name: "metrics", method: "GET", path: static("/metrics"), want: want{ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		// Not on the main listener without a metrics token (main serves it
+		// on --metrics-addr): nobody's access token opens it.
+		{name: "metrics", method: "GET", path: static("/metrics"), want: want{nf, nf, nf, nf, nf, nf, nf, nf, nf}},
 		{name: "openapi", method: "GET", path: static("/openapi.json"), want: want{ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{name: "me", method: "GET", path: static("/v1/me"), want: want{un, ok, ok, ok, ok, ok, ok, ok, ok}, check: checkMe},
 
@@ -302,6 +304,16 @@ func authzRows() []authzRow {
 			want: want{un, un, un, un, un, un, un, un, un}},
 		{name: "list own devices", method: "GET", path: static("/v1/devices"), onlyIfMounted: true,
 			want: want{un, ok, ok, ok, ok, ok, ok, ok, ok}, check: checkDevices},
+		{name: "list memberA1's devices", method: "GET", onlyIfMounted: true,
+			path: func(e *testEnv, as string) string {
+				return fmt.Sprintf("/v1/devices?user_id=%d", e.users["memberA1"].ID)
+			},
+			want: want{un, ok, ok, ok, nf, fb, ok, nf, nf}},
+		{name: "unbind a device of memberB1", method: "DELETE", onlyIfMounted: true,
+			// Each caller gets a device of memberB1's of its own to unbind.
+			path:   func(e *testEnv, as string) string { return "/v1/devices/" + spareDevice(e, "memberB1", as) },
+			reread: func(e *testEnv) string { return fmt.Sprintf("/v1/devices?user_id=%d", e.users["memberB1"].ID) },
+			want:   want{un, no, no, nf, no, nf, nf, nf, no}},
 		{name: "set own push token", method: "PUT", onlyIfMounted: true,
 			path: func(e *testEnv, as string) string {
 				if as == "anon" {
@@ -359,6 +371,20 @@ func authzRows() []authzRow {
 			// Each caller gets an announcement of their own to retract.
 			path: func(e *testEnv, as string) string { return announcementPath("Retract "+as, "/retract")(e, as) },
 			want: want{un, ok, ok, ok, nf, nf, nf, nf, nf}},
+		// The province coordinator's draft to commune A: the commune
+		// coordinator sees it (its audience is theirs) but may neither
+		// publish nor retract it; only the author, someone above them, or an
+		// admin may.
+		{name: "publish coordP's draft to commune A", method: "POST", onlyIfMounted: true,
+			path: func(e *testEnv, as string) string {
+				return fmt.Sprintf("/v1/announcements/%d/publish", draftBy(e, "coordP", "Draft P for "+as, false))
+			},
+			want: want{un, ok, ok, fb, nf, nf, nf, nf, nf}},
+		{name: "retract coordP's announcement to commune A", method: "POST", onlyIfMounted: true,
+			path: func(e *testEnv, as string) string {
+				return fmt.Sprintf("/v1/announcements/%d/retract", draftBy(e, "coordP", "Published P for "+as, true))
+			},
+			want: want{un, ok, ok, fb, nf, nf, nf, nf, nf}},
 
 		// Imports: a file, all or nothing, each row through the policy.
 		{name: "import a member into team B1", method: "POST", path: static("/v1/users/import"), headers: []string{"Content-Type", "text/csv"},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -28,25 +29,40 @@ import (
 type contract struct {
 	doc    *openapi3.T
 	router routers.Router
+	// mu serializes checks: one contract serves every env of the test
+	// binary, parallel simulation seeds included, and kin-openapi does not
+	// promise that validation is safe for concurrent use.
+	mu sync.Mutex
 }
 
 func loadContract(t testing.TB) *contract {
 	t.Helper()
+	c, err := parsedContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// parsedContract parses and validates the document once per test binary
+// (~0.1 s each time, and every test env needs it; the simulation builds
+// two envs a seed). The contract is only read afterwards.
+var parsedContract = sync.OnceValues(func() (*contract, error) {
 	ctx := context.Background()
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(mobileapi.OpenAPI())
 	if err != nil {
-		t.Fatalf("load openapi.json: %v", err)
+		return nil, fmt.Errorf("load openapi.json: %w", err)
 	}
 	if err := doc.Validate(ctx, openapi3.EnableExamplesValidation()); err != nil {
-		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
+		return nil, fmt.Errorf("openapi.json is not a valid OpenAPI document: %w", err)
 	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
-		t.Fatalf("openapi.json routes: %v", err)
+		return nil, fmt.Errorf("openapi.json routes: %w", err)
 	}
-	return &contract{doc: doc, router: router}
-}
+	return &contract{doc: doc, router: router}, nil
+})
 
 // bearerPresent is the document's bearerAuth as seen from outside: a
 // request without a bearer token does not conform (the server must answer
@@ -63,6 +79,8 @@ func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) er
 // to the document; respErr whether the answer does (its status must be one
 // the operation lists, its headers and body must match).
 func (c *contract) check(req *http.Request, reqBody []byte, r response) (reqErr, respErr error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	ctx := context.Background()
 	vreq := req.Clone(ctx)
 	if req.Header.Get("Content-Encoding") == "gzip" {

@@ -45,16 +45,14 @@ func TestCrashChild(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	st, err := store.Open(ctx, path, store.Options{})
+	// Fixed keys: tokens and citizen refs survive restarts (the real
+	// binary keeps its keys in the key file beside the database).
+	st, err := store.Open(ctx, path, store.Options{CitizenKey: testSecret + "-citizens"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	secret, err := st.Secret(ctx, "jwt_secret", "") // kept in the database: tokens survive restarts
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{Addr: "127.0.0.1:0", JWTSecret: secret, Limits: mobileapi.Limits{
+	srv, err := New(Config{Addr: "127.0.0.1:0", JWTSecret: testSecret, Limits: mobileapi.Limits{
 		LoginPerIP: 1 << 30, LoginIPWindow: time.Second, RequestsPerSecond: 1e6, RequestBurst: 1 << 30,
 	}}, st, log)
 	if err != nil {
@@ -85,7 +83,7 @@ func (cs *crashServer) start() {
 		cs.cmd.Env = append(os.Environ(), crashChildEnv+"="+cs.db)
 	} else {
 		cs.cmd = exec.Command(cs.bin, "serve", "-db", cs.db, "-addr", "127.0.0.1:0", "-push", "off",
-			"-access-log=false", "-login-per-ip", "1000000")
+			"-access-log=false", "-login-per-ip", "1000000", "-metrics-addr", "off")
 		cs.cmd.Env = append(os.Environ(), "TOSO_JWT_SECRET=", "TOSO_CITIZEN_KEY=")
 	}
 	stderr, err := cs.cmd.StderrPipe()

@@ -152,6 +152,7 @@ func toProblem(err error, sv *structValidator, lang string) *mobileapi.Problem {
 		be  *fiber.BindError
 		fe  *fiber.Error
 		ive *validator.InvalidValidationError
+		sfe *store.FieldError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -175,6 +176,15 @@ func toProblem(err error, sv *structValidator, lang string) *mobileapi.Problem {
 			p.Fields = map[string]string{be.Field: "malformed"}
 		}
 		return p
+	case errors.As(err, &sfe):
+		reason := sfe.ReasonVI
+		if lang == "en" {
+			reason = sfe.Reason
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return &mobileapi.Problem{Status: fiber.StatusConflict, Code: "conflict", Fields: map[string]string{sfe.Field: reason}}
+		}
+		return &mobileapi.Problem{Status: fiber.StatusUnprocessableEntity, Code: "validation_failed", Fields: map[string]string{sfe.Field: reason}}
 	case errors.Is(err, store.ErrNotFound):
 		return &mobileapi.Problem{Status: fiber.StatusNotFound, Code: "not_found"}
 	case errors.Is(err, store.ErrForbidden):

@@ -19,7 +19,10 @@ import (
 	"toso/store"
 )
 
-const testSecret = "test-secret-test-secret-test-secret-0123"
+const (
+	testSecret       = "test-secret-test-secret-test-secret-0123"
+	testMetricsToken = "test-metrics-token-test-metrics-token-01"
+)
 
 // testEnv is a real server on a real SQLite file with a small tree:
 //
@@ -52,15 +55,23 @@ type testEnv struct {
 // change the server's configuration.
 func newTestEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	t.Helper()
+	return newTestEnvWith(t, store.Options{}, opts...)
+}
+
+// newTestEnvWith is newTestEnv on a store opened with so (its clock is the
+// env's).
+func newTestEnvWith(t testing.TB, so store.Options, opts ...func(*Config)) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	clock := &testClock{}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "toso.db"), store.Options{Now: clock.now})
+	so.Now = clock.now
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "toso.db"), so)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	cfg := Config{Addr: "127.0.0.1:0", JWTSecret: testSecret, Now: clock.now, Limits: mobileapi.Limits{
+	cfg := Config{Addr: "127.0.0.1:0", JWTSecret: testSecret, Now: clock.now, MetricsToken: testMetricsToken, Limits: mobileapi.Limits{
 		LoginPerIP: 1 << 30, LoginIPWindow: time.Second, LoginPerPhone: 1 << 30, LoginPhoneWindow: time.Second,
 		RequestsPerSecond: 1e6, RequestBurst: 1 << 30,
 	}}

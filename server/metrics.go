@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
+	"crypto/subtle"
 	"database/sql"
 	"log/slog"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -12,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 
 	"toso/store"
 )
@@ -71,6 +76,12 @@ func poolGauges(pool string, stats func() sql.DBStats) []prometheus.Collector {
 // observe runs the handler, lets the error handler answer any error right
 // here (so the status is final), then records metrics and one access log line.
 func (s *Server) observe(c fiber.Ctx) error {
+	if c.RequestCtx().UserValue(rejectedKey) != nil {
+		// fasthttp refused the request while reading it and Fiber runs the
+		// middleware before its error handler: the status is not known
+		// yet, observeRejected records it.
+		return c.Next()
+	}
 	start := time.Now()
 	if err := c.Next(); err != nil {
 		if herr := c.App().ErrorHandler(c, err); herr != nil {
@@ -88,6 +99,7 @@ func (s *Server) observe(c fiber.Ctx) error {
 	if s.cfg.AccessLog {
 		s.log.LogAttrs(c.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", requestid.FromContext(c)),
+			slog.String("client_request_id", clientRID(c.RequestCtx())),
 			slog.String("method", c.Method()),
 			slog.String("route", route),
 			slog.Int("status", status),
@@ -99,6 +111,85 @@ func (s *Server) observe(c fiber.Ctx) error {
 	return nil
 }
 
-func (m *metrics) handler() fiber.Handler {
-	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
+// rejectedKey marks a request fasthttp refused while reading it.
+const rejectedKey = "toso.rejected"
+
+// observeRejected wraps the fasthttp error handler, which answers the
+// requests refused before any route runs (413 body too large, 431 headers
+// too large, 408 read timeouts, malformed requests), so they are counted
+// and logged with the status the client got, under route "rejected".
+func (s *Server) observeRejected(fs *fasthttp.Server) {
+	next := fs.ErrorHandler
+	fs.ErrorHandler = func(ctx *fasthttp.RequestCtx, err error) {
+		start := time.Now()
+		ctx.SetUserValue(rejectedKey, true)
+		next(ctx, err)
+		status := ctx.Response.StatusCode()
+		method := string(ctx.Method())
+		if method == "" {
+			method = "unknown"
+		}
+		s.metrics.requests.WithLabelValues("rejected", method, strconv.Itoa(status)).Inc()
+		s.metrics.latency.WithLabelValues("rejected", method).Observe(time.Since(start).Seconds())
+		if s.cfg.AccessLog {
+			s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+				slog.String("request_id", string(ctx.Response.Header.Peek(fiber.HeaderXRequestID))),
+				slog.String("client_request_id", clientRID(ctx)),
+				slog.String("method", method),
+				slog.String("route", "rejected"),
+				slog.Int("status", status),
+				slog.Duration("elapsed", time.Since(start)),
+				// Not err: fasthttp quotes the request bytes in it, and
+				// those may hold a citizen's number.
+				slog.String("ip", ctx.RemoteIP().String()),
+			)
+		}
+	}
+}
+
+// clientRequestIDKey keeps the X-Request-ID a client sent.
+const clientRequestIDKey = "toso.client_request_id"
+
+// clientRequestID moves a client's X-Request-ID aside, so the requestid
+// middleware after it always makes the server's own id: a client cannot
+// choose the id its lines and error bodies carry. The client's value is
+// kept (visible ASCII, at most 128 bytes) as client_request_id in the log.
+func clientRequestID(c fiber.Ctx) error {
+	if v := c.Get(fiber.HeaderXRequestID); v != "" {
+		if len(v) > 128 {
+			v = v[:128]
+		}
+		v = strings.Map(func(r rune) rune {
+			if r < 0x20 || r > 0x7e {
+				return '?'
+			}
+			return r
+		}, v)
+		c.RequestCtx().SetUserValue(clientRequestIDKey, strings.Clone(v))
+		c.Request().Header.Del(fiber.HeaderXRequestID)
+	}
+	return c.Next()
+}
+
+func clientRID(ctx *fasthttp.RequestCtx) string {
+	v, _ := ctx.UserValue(clientRequestIDKey).(string)
+	return v
+}
+
+func (m *metrics) httpHandler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// metricsBehindToken serves /metrics on the main listener to a scraper
+// that sends the token; anyone else gets the 404 of a route that is not
+// there (the figures say how busy the server is and how big its database).
+func (s *Server) metricsBehindToken(token string) fiber.Handler {
+	h := adaptor.HTTPHandler(s.metrics.httpHandler())
+	want := []byte("Bearer " + token)
+	return func(c fiber.Ctx) error {
+		if subtle.ConstantTimeCompare([]byte(c.Get(fiber.HeaderAuthorization)), want) != 1 {
+			return fiber.ErrNotFound
+		}
+		return h(c)
+	}
 }

@@ -84,6 +84,7 @@ var notYetMounted = map[string]bool{
 	"POST /v1/auth/password":          true,
 	"GET /v1/devices":                 true,
 	"PUT /v1/devices/{id}/push-token": true,
+	"DELETE /v1/devices/{id}":         true, // TestUnbindDevice covers it
 	"POST /v1/areas/import":           true,
 	"POST /v1/users/import":           true,
 	"POST /v1/sync/push":              true,
@@ -147,6 +148,8 @@ func (e *testEnv) tokenFor(as string) string {
 	switch as {
 	case "":
 		return ""
+	case "metrics":
+		return testMetricsToken
 	case "bad":
 		return "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.bm90LWEtc2lnbmF0dXJl"
 	}
@@ -186,7 +189,9 @@ func TestOpenAPIConformance(t *testing.T) {
 	tests := []exchange{
 		{name: "healthz", method: "GET", path: "/healthz", want: 200},
 		{name: "readyz", method: "GET", path: "/readyz", want: 200},
-		{name: "metrics", method: "GET", path: "/metrics", want: 200},
+		{name: "metrics with the metrics token", method: "GET", path: "/metrics", as: "metrics", want: 200},
+		{name: "metrics without the metrics token", method: "GET", path: "/metrics", want: 404},
+		{name: "metrics with an access token", method: "GET", path: "/metrics", as: "admin", want: 404},
 		{name: "openapi", method: "GET", path: "/openapi.json", want: 200},
 
 		{name: "me", method: "GET", path: "/v1/me", as: "memberA1", want: 200},

@@ -66,6 +66,13 @@ func TestRawNumbersNeverLogged(t *testing.T) {
 		{{"mid": next(), "table": "training_sessions", "op": "create", "id": session, "fields": map[string]any{"place": "Nhà văn hóa"}}},
 		{{"mid": next(), "table": "session_attendees", "op": "create", "id": uuidN(80), "fields": map[string]any{"session_id": session, "citizen_id_number": idCard, "citizen_phone": phoneNum}}},
 		{{"mid": next(), "table": "session_attendees", "op": "create", "id": uuidN(81), "fields": map[string]any{"session_id": session, "citizen_phone": 987654321}}},
+		// Numbers typed into free text are masked before storage.
+		{logCreate(next(), uuidN(86), "consent", true, "notes", "CCCD "+idCard+", gọi 098 765 4321",
+			"citizen_name", "Chị Lan 0987.654.321")},
+		{{"mid": next(), "table": "training_sessions", "op": "patch", "id": session, "fields": map[string]any{
+			"place": "Nhà ông Ba, " + phoneNum, "notes": "liên hệ +84987654321"}}},
+		{{"mid": next(), "table": "session_attendees", "op": "create", "id": uuidN(87), "fields": map[string]any{
+			"session_id": session, "name": "Anh Nam " + idCard, "consent": true}}},
 	}
 	for _, muts := range pushes {
 		r := send(t, e, "POST", "/v1/sync/push", token, map[string]any{"protocol": 1, "device_id": e.deviceOf("memberA1"),
@@ -97,6 +104,8 @@ func TestRawNumbersNeverLogged(t *testing.T) {
 		keep(send(t, e, "POST", "/v1/auth/login", "", body))
 	}
 	keep(send(t, e, "GET", "/v1/users?q="+phoneNum+"&limit="+idCard, e.token("coordA"), nil))
+	keep(send(t, e, "POST", "/v1/users", e.token("coordA"), map[string]any{"phone": "0911222333", "name": "Nguyễn Văn " + idCard,
+		"role": "member", "team_id": e.teamA1.ID, "password": "k7#Qm2vX-new"}))
 	keep(send(t, e, "GET", "/v1/areas/"+idCard, e.token("coordA"), nil))
 	// A scope name the phone made up comes back to it in scopes_removed:
 	// its own bytes, so only the log is checked for this one.

@@ -20,11 +20,9 @@ func TestMetricsServePushCollectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := srv.App().Test(httptest.NewRequest("GET", "/metrics", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
+	rec := httptest.NewRecorder()
+	srv.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil)) // what main serves on --metrics-addr
+	body := rec.Body.Bytes()
 	for _, name := range []string{"toso_push_sent_total", "toso_push_tokens_invalidated_total", "toso_push_queue_depth",
 		"toso_push_oldest_due_age_seconds", "toso_db_open_connections"} {
 		if !strings.Contains(string(body), name) {
@@ -43,7 +41,7 @@ func TestMetricsCountSync(t *testing.T) {
 		mut{"mid": 3, "table": "x" + strings.Repeat("y", 30), "op": "create", "id": uuidN(3)},
 	)
 	e.pull("memberA1", map[string]string{}, 500)
-	body := string(e.do("GET", "/metrics", "", nil).Body)
+	body := string(e.do("GET", "/metrics", testMetricsToken, nil).Body)
 	for _, line := range []string{
 		`toso_sync_mutations_total{code="",status="applied",table="assistance_logs"} 1`,
 		`toso_sync_mutations_total{code="validation_failed",status="rejected",table="assistance_logs"} 1`,

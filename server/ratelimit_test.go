@@ -9,7 +9,9 @@ import (
 	"toso/mobileapi"
 )
 
-func TestLoginThrottlePerPhone(t *testing.T) {
+// Failures of one phone from one address back off progressively (5 free,
+// then 1 s, 2 s, 4 s …), counted together however the phone is written.
+func TestLoginThrottleBacksOffProgressively(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) { c.Limits = mobileapi.Limits{} })
 	e.clock.freeze()
 	phone := e.users["memberA1"].Phone
@@ -21,20 +23,19 @@ func TestLoginThrottlePerPhone(t *testing.T) {
 		}
 		wantError(t, "failure", e.authLoginAs(p, "password-wrong", device), 401, "invalid_credentials")
 	}
-	r := e.authLogin("memberA1", device) // the right password no longer helps
-	wantError(t, "locked phone", r, 429, "rate_limited")
-	if got, want := r.Header.Get("Retry-After"), "900"; got != want {
-		t.Errorf("Retry-After = %q, want %q", got, want)
+	for i, wait := range []string{"1", "2", "4"} {
+		r := e.authLogin("memberA1", device)
+		wantError(t, "too soon", r, 429, "rate_limited")
+		if got := r.Header.Get("Retry-After"); got != wait {
+			t.Errorf("after %d failures: Retry-After %q, want %q", 5+i, got, wait)
+		}
+		e.clock.advance(time.Duration(1<<i) * time.Second)
+		wantError(t, "failure", e.authLoginAs(phone, "password-wrong", device), 401, "invalid_credentials")
 	}
-	authPairOf(t, e.authLogin("memberA2", uuid.NewString())) // another phone is not locked
-	e.clock.advance(14 * time.Minute)
-	r = e.authLogin("memberA1", device)
-	wantError(t, "still locked", r, 429, "rate_limited")
-	if got, want := r.Header.Get("Retry-After"), "60"; got != want {
-		t.Errorf("Retry-After = %q, want %q", got, want)
-	}
-	e.clock.advance(time.Minute)
-	authPairOf(t, e.authLogin("memberA1", device))
+	authPairOf(t, e.authLogin("memberA2", uuid.NewString())) // another phone is not slowed down
+	e.clock.advance(8 * time.Second)
+	authPairOf(t, e.authLogin("memberA1", device)) // waited out: the right password gets in
+	wantError(t, "a failure after the success", e.authLoginAs(phone, "password-wrong", device), 401, "invalid_credentials")
 }
 
 func TestLoginThrottlePerIP(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -48,6 +49,17 @@ type Config struct {
 	// store.CampaignRanksEvery.
 	ActivityFlushEvery time.Duration
 	CampaignRanksEvery time.Duration
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies.
+	// Only for a request from one of them does the client address come
+	// from X-Forwarded-For (the rightmost address that is not a trusted
+	// proxy) and the scheme from X-Forwarded-Proto; anyone else's headers
+	// are ignored. Empty: no proxy is trusted.
+	TrustedProxies []string
+	// MetricsToken, when set, serves /metrics on the main listener to
+	// requests bearing it (Authorization: Bearer …). Without it /metrics is
+	// not on the main listener at all: main serves Metrics() on its own
+	// address (--metrics-addr, loopback by default).
+	MetricsToken string
 }
 
 // Server is the HTTP side of Toso.
@@ -109,8 +121,18 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 		IdleTimeout:     cfg.IdleTimeout,
 		ErrorHandler:    errorHandler(log, sv),
 		StructValidator: sv,
+		// c.IP() and c.Scheme() read the proxy headers only from a trusted
+		// proxy; EnableIPValidation makes c.IP() walk X-Forwarded-For from
+		// the right and skip the trusted hops, so a client cannot choose
+		// its address by sending the header itself.
+		TrustProxy:         len(cfg.TrustedProxies) > 0,
+		TrustProxyConfig:   fiber.TrustProxyConfig{Proxies: cfg.TrustedProxies},
+		ProxyHeader:        proxyHeader(cfg.TrustedProxies),
+		EnableIPValidation: true,
 	})
 	srv.app.Server().HeaderReceived = srv.bodyLimit
+	srv.observeRejected(srv.app.Server())
+	srv.app.Use(clientRequestID) // before requestid: the id is always the server's
 	srv.app.Use(requestid.New())
 	srv.app.Use(srv.observe)
 	srv.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c fiber.Ctx, e any) {
@@ -119,11 +141,24 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 
 	srv.app.Get("/healthz", func(c fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	srv.app.Get("/readyz", srv.ready)
-	srv.app.Get("/metrics", srv.metrics.handler())
+	if cfg.MetricsToken != "" {
+		srv.app.Get("/metrics", srv.metricsBehindToken(cfg.MetricsToken))
+	}
 	api.Register(srv.app)
 	dash.Register(srv.app) // the coordinator's web pages, at /
 	return srv, nil
 }
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+// Metrics is the Prometheus endpoint as a plain HTTP handler, for the
+// metrics listener main starts beside the app.
+func (s *Server) Metrics() http.Handler { return s.metrics.httpHandler() }
 
 // App is the Fiber app, for tests (app.Test).
 func (s *Server) App() *fiber.App { return s.app }
@@ -158,6 +193,12 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve is Run on a listener the caller made (a TLS listener, for one).
+func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(addr net.Addr)) error {
+	var err error
 	if ready != nil {
 		ready(ln.Addr())
 	}

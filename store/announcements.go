@@ -79,7 +79,8 @@ type Announcement struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
-	targets []string // paths of Audience.AreaIDs, for policy questions
+	targets    []string // paths of Audience.AreaIDs, for policy questions
+	authorPath string   // the author's scope now ("" for an admin), for policy questions
 }
 
 // Expired reports whether the announcement's life has ended at now.
@@ -124,6 +125,11 @@ func (s *Store) announcement(ctx context.Context, q querier, id int64) (*Announc
 		return nil, fmt.Errorf("announcement %d: %w", id, ErrNotFound)
 	} else if err != nil {
 		return nil, fmt.Errorf("announcement %d: %w", id, err)
+	}
+	err = q.QueryRowContext(ctx, `SELECT COALESCE(a.path, '') FROM users u LEFT JOIN areas a ON a.id = u.area_id
+		WHERE u.id = ?`, an.AuthorID).Scan(&an.authorPath)
+	if err != nil {
+		return nil, fmt.Errorf("announcement %d author: %w", id, err)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT path FROM areas WHERE id IN (SELECT value FROM json_each(?)) ORDER BY path`,
 		mustJSON(an.Audience.AreaIDs))
@@ -293,7 +299,7 @@ func (s *Store) manageable(ctx context.Context, tx *sql.Tx, a Actor, id int64) (
 	if !a.CanSeeAnnouncement(an.AuthorID, an.targets) {
 		return nil, fmt.Errorf("announcement %d: %w", id, ErrNotFound)
 	}
-	if !a.CanManageAnnouncement(an.targets) {
+	if !a.CanManageAnnouncement(an.AuthorID, an.authorPath, an.targets) {
 		return nil, fmt.Errorf("manage announcement %d: %w", id, ErrForbidden)
 	}
 	return an, nil

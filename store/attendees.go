@@ -57,7 +57,7 @@ func parseAttendee(s *Store, m *Mutation, c *catalog, now time.Time) (any, *Resu
 	r := newFieldReader(m.Fields)
 	r.ignore("id", "version", "team_id", "created_by", "citizen_ref", "created_at", "updated_at")
 	sid := r.str("session_id", 36)
-	f.Name = r.str("name", 200)
+	f.Name = r.text("name", 200)
 	f.Consent = r.boolean("consent")
 	f.Gender = r.enum("gender", genders...)
 	f.AgeBand = r.enum("age_band", ageBands...)

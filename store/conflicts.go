@@ -39,7 +39,7 @@ func parseConflict(s *Store, m *Mutation, c *catalog, now time.Time) (any, *Resu
 	r.ignore("id", "version", "team_id", "table", "row_id", "field", "lost_value", "won_value", "lost_by", "won_by",
 		"resolved_by", "created_at", "updated_at")
 	f.Resolved = r.boolean("resolved")
-	f.Resolution = r.str("resolution", 1000)
+	f.Resolution = r.text("resolution", 1000)
 	if rej := r.result(); rej != nil {
 		return nil, rej
 	}

@@ -81,8 +81,7 @@ func say(en, vi string, args ...any) msg {
 
 // Reasons used in several places.
 var (
-	outsideArea       = msg{"outside your area", "ngoài địa bàn của bạn"}
-	alreadyRegistered = msg{"already registered", "đã được đăng ký"}
+	outsideArea = msg{"outside your area", "ngoài địa bàn của bạn"}
 )
 
 // levelTerm names an area level in both languages.

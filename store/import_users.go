@@ -87,12 +87,13 @@ func (s *Store) ImportUsers(ctx context.Context, a Actor, r io.Reader, opt Impor
 	s.hashRoster(rows, opt.Progress) // slow: before the write transaction
 	sum := &UserImport{Rows: len(t.rows), Created: map[Role]int{}, Ignored: cols.ignored}
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var fe *FieldError
 		for _, rr := range rows {
 			_, err := s.insertUser(ctx, tx, a, rr.user, rr.hash)
 			switch {
 			case err == nil:
-			case errors.Is(err, ErrConflict):
-				errs.add(rr.row, cols.name("phone"), alreadyRegistered)
+			case errors.As(err, &fe):
+				errs.add(rr.row, cols.name(fe.Field), msg{fe.Reason, fe.ReasonVI})
 				continue
 			case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
 				errs.add(rr.row, "", outsideArea)
@@ -180,7 +181,11 @@ func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *column
 			var one int
 			err := s.read.QueryRowContext(ctx, `SELECT 1 FROM users WHERE phone = ?`, phone).Scan(&one)
 			if err == nil {
-				errs.add(row, cols.name("phone"), alreadyRegistered)
+				var fe *FieldError
+				if !errors.As(s.phoneTaken(ctx, s.read, a, phone), &fe) {
+					return nil, fmt.Errorf("import users: phone of row %d", row)
+				}
+				errs.add(row, cols.name("phone"), msg{fe.Reason, fe.ReasonVI})
 			} else if !errors.Is(err, sql.ErrNoRows) {
 				return nil, fmt.Errorf("import users: %w", err)
 			}
@@ -202,8 +207,9 @@ func (s *Store) checkRoster(ctx context.Context, a Actor, t *table, cols *column
 		u.Password = cols.get(rec, "password")
 		if u.Password == "" {
 			u.Password, rr.generated = randomPassword(), true
-		} else if n := utf8.RuneCountInString(u.Password); n < 8 || n > 128 {
-			errs.add(row, cols.name("password"), say("a password needs 8 to 128 characters", "mật khẩu cần từ 8 đến 128 ký tự"))
+		} else if err := CheckPassword(u.Password, u.Phone, role); err != nil {
+			fe := err.(*FieldError)
+			errs.add(row, cols.name("password"), msg{"the password " + fe.Reason, "mật khẩu " + fe.ReasonVI})
 		}
 		teamCell, areaCode := cols.get(rec, "team"), cols.get(rec, "area_code")
 		switch role {

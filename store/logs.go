@@ -64,13 +64,13 @@ func parseLog(s *Store, m *Mutation, c *catalog, now time.Time) (any, *Result) {
 		f.VillageID = v
 	}
 	f.OccurredAt = r.timestamp("occurred_at", now.Add(futureTolerance))
-	f.CitizenName = r.str("citizen_name", 200)
+	f.CitizenName = r.text("citizen_name", 200)
 	f.AgeBand = r.enum("age_band", ageBands...)
 	f.Gender = r.enum("gender", genders...)
 	f.Minority = r.boolean("minority")
 	f.Disability = r.boolean("disability")
 	f.Consent = r.boolean("consent")
-	f.Notes = r.str("notes", 2000)
+	f.Notes = r.text("notes", 2000)
 	r.raw("citizen_id_number")
 	r.raw("citizen_phone")
 	if v, ok := r.raw("outcomes"); ok {

@@ -10,12 +10,22 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// argon2id at the OWASP minimum (19 MiB, t=2, p=1): about 27 ms here.
+// argonParams are the cost of an argon2id hash; a hash records its own, so
+// checking works whatever they were.
+type argonParams struct {
+	time, memory uint32 // passes, KiB
+}
+
 const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
 	argonThreads = 1
 	argonKeyLen  = 32
+)
+
+var (
+	// argonOWASP is the OWASP minimum (19 MiB, t=2, p=1): about 27 ms here.
+	argonOWASP = argonParams{time: 2, memory: 19 * 1024}
+	// argonSimulation is for Options.Simulation only.
+	argonSimulation = argonParams{time: 1, memory: 64}
 )
 
 // hashPassword returns an argon2id hash in the PHC string format. Store.hashSlots
@@ -24,12 +34,13 @@ const (
 func (s *Store) hashPassword(password string) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
+	p := s.argon
 	s.hashSlots <- struct{}{}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, p.time, p.memory, argonThreads, argonKeyLen)
 	<-s.hashSlots
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key))
+		argon2.Version, p.memory, p.time, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 // checkPassword reports whether password matches a hash from hashPassword.

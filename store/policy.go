@@ -302,10 +302,13 @@ func (a Actor) CanTargetArea(path string) bool {
 	return false
 }
 
-// CanManageAnnouncement: publish, retract or read the receipts of an
-// announcement whose audience areas are at targets. Admins; coordinators
-// whose scope holds every target (the author's own scope may have shrunk).
-func (a Actor) CanManageAnnouncement(targets []string) bool {
+// CanManageAnnouncement: publish, edit or retract an announcement whose
+// audience areas are at targets. Admins; otherwise a coordinator whose
+// scope holds every target and who is the author, or whose scope holds the
+// author's scope (authorPath, "" when the author is an admin or has no
+// scope): a commune coordinator may not publish or retract the province
+// coordinator's draft, though its audience lies in the commune.
+func (a Actor) CanManageAnnouncement(authorID int64, authorPath string, targets []string) bool {
 	if a.Role == RoleAdmin {
 		return true
 	}
@@ -317,7 +320,10 @@ func (a Actor) CanManageAnnouncement(targets []string) bool {
 			return false
 		}
 	}
-	return true
+	if a.UserID != 0 && authorID == a.UserID {
+		return true
+	}
+	return authorPath != "" && strings.HasPrefix(authorPath, a.AreaPath)
 }
 
 // CanSeeAnnouncement: see an announcement as its author's side does (not

@@ -38,7 +38,7 @@ func parseProgress(s *Store, m *Mutation, c *catalog, now time.Time) (any, *Resu
 	r.ignore("id", "version", "team_id", "area_id", "created_by", "voided_by", "created_at", "updated_at")
 	f.Indicator = r.str("indicator", 40)
 	f.AsOf = r.str("as_of", 10)
-	f.Note = r.str("note", 1000)
+	f.Note = r.text("note", 1000)
 	f.Corrects = r.str("corrects", 36)
 	f.Void = r.boolean("void")
 	if v, ok := r.raw("value"); ok {

@@ -1,7 +1,7 @@
 -- The schema after every migration (store/migrations), written by
 -- `go test ./store -update`; TestSchemaSnapshot fails while it is stale.
 -- Read this to know the tables; change them with a new migration.
--- Schema version 13.
+-- Schema version 14.
 
 CREATE TABLE announcement_receipts (
 	announcement_id INTEGER NOT NULL REFERENCES announcements(id),
@@ -211,7 +211,7 @@ CREATE TABLE devices (
 	last_mid              INTEGER NOT NULL DEFAULT 0 CHECK (last_mid >= 0),
 	last_seen_at          TEXT NOT NULL,
 	created_at            TEXT NOT NULL
-) STRICT;
+, released_at TEXT CHECK (released_at IS NULL OR length(released_at) = 24)) STRICT;
 
 CREATE TABLE indicators (
 	code         TEXT PRIMARY KEY CHECK (length(code) BETWEEN 1 AND 40),

@@ -70,7 +70,7 @@ func parseSession(s *Store, m *Mutation, c *catalog, now time.Time) (any, *Resul
 	}
 	st := r.enum("status", "planned", "held", "reported", "locked", "cancelled")
 	put("status", st, st != nil)
-	place := r.str("place", 200)
+	place := r.text("place", 200)
 	put("place", place, place != nil)
 	topics := r.codes("topics", c.services, 20)
 	put("topics", topics, topics != nil)
@@ -98,7 +98,7 @@ func parseSession(s *Store, m *Mutation, c *catalog, now time.Time) (any, *Resul
 		n := r.integer(name, 0, 100000)
 		put(name, n, n != nil)
 	}
-	notes := r.str("notes", 2000)
+	notes := r.text("notes", 2000)
 	put("notes", notes, notes != nil)
 	if rej := r.result(); rej != nil {
 		return nil, rej

@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 )
 
@@ -24,33 +24,93 @@ func parseTS(s string) time.Time {
 // Truncate is the stored precision of times.
 func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
-// Secret returns the setting key, generating and storing a random 32-byte hex
-// value on first use. given, when not empty, wins and is not stored.
-func (s *Store) Secret(ctx context.Context, key, given string) (string, error) {
-	if given != "" {
-		return given, nil
+// secretKeys are the settings an older Toso kept its secrets in. They
+// now live outside the database (main's key file or the environment):
+// with the citizen key beside the refs, a copy of the database alone
+// would reveal the citizens' numbers.
+var secretKeys = []string{"citizen_key", "jwt_secret"}
+
+// StoredSecrets reads the secrets an older Toso kept in the settings of
+// the database at path, without changing the file (an absent database or
+// table has none).
+func StoredSecrets(ctx context.Context, path string) (map[string]string, error) {
+	out := map[string]string{}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return out, nil
 	}
-	var v string
-	err := s.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
-	if err == nil {
-		return v, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("secret %s: %w", key, err)
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	v = hex.EncodeToString(b)
-	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		// Another process may have raced us: keep the first value.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING`, key, v); err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
-	})
+	db, err := sql.Open("sqlite", dsn(path, []string{"busy_timeout(10000)", "query_only(1)"}, ""))
 	if err != nil {
-		return "", fmt.Errorf("secret %s: %w", key, err)
+		return nil, fmt.Errorf("stored secrets: %w", err)
 	}
-	return v, nil
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'settings'`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("stored secrets: %w", err)
+	} else if n == 0 {
+		return out, nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN (?, ?)`, secretKeys[0], secretKeys[1])
+	if err != nil {
+		return nil, fmt.Errorf("stored secrets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("stored secrets: %w", err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// HasCitizenRefs reports whether the database at path holds citizen refs
+// (an assistance log's or an attendee's), without changing the file: a new
+// citizen key for such a database would make every citizen a new one.
+func HasCitizenRefs(ctx context.Context, path string) (bool, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	db, err := sql.Open("sqlite", dsn(path, []string{"busy_timeout(10000)", "query_only(1)"}, ""))
+	if err != nil {
+		return false, fmt.Errorf("citizen refs: %w", err)
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('assistance_logs', 'session_attendees')`).Scan(&n)
+	if err != nil || n < 2 {
+		return false, err
+	}
+	var has bool
+	err = db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM assistance_logs WHERE citizen_ref IS NOT NULL)
+		OR EXISTS (SELECT 1 FROM session_attendees WHERE citizen_ref IS NOT NULL)`).Scan(&has)
+	if err != nil {
+		return false, fmt.Errorf("citizen refs: %w", err)
+	}
+	return has, nil
+}
+
+// ForgetStoredSecrets deletes the secrets an older Toso kept in settings,
+// overwriting the freed bytes (secure_delete) and truncating the WAL, so
+// that not even the file's free space or the log keeps them. Call it once
+// they are safe elsewhere.
+func (s *Store) ForgetStoredSecrets(ctx context.Context) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("forget secrets: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		return fmt.Errorf("forget secrets: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = OFF`)
+	if _, err := conn.ExecContext(ctx, `DELETE FROM settings WHERE key IN (?, ?)`, secretKeys[0], secretKeys[1]); err != nil {
+		return fmt.Errorf("forget secrets: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("forget secrets: %w", err)
+	}
+	return nil
 }
 
 // nextSeq allocates the next value of the server-wide change sequence inside

@@ -4,7 +4,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +38,7 @@ type Store struct {
 	now   func() time.Time
 
 	hashSlots chan struct{} // caps concurrent password hashes (memory)
+	argon     argonParams   // how new passwords are hashed
 
 	// The hot queries (authenticate, refresh, push, pull) prepared once
 	// per connection: see stmtCache.
@@ -53,12 +56,24 @@ type Store struct {
 type Options struct {
 	ReadConns int              // read pool size, default 4
 	Now       func() time.Time // clock, default time.Now
-	// CitizenKey is the secret for citizen reference hashes; when empty it is
-	// generated once and kept in settings (key "citizen_key").
+	// CitizenKey is the secret for citizen reference hashes. It is never
+	// stored in the database (main keeps it in a key file or takes it from
+	// the environment). When empty, a key an older Toso kept in settings is
+	// used if there is one, else a random key that lives as long as the
+	// Store: refs made with it match nothing after a restart, which suits
+	// tests and commands that hash no citizen, and nothing else.
 	CitizenKey string
 	// Logger receives the store's rare warnings (a write group that failed
 	// as a whole); nil discards them.
 	Logger *slog.Logger
+	// Simulation makes the store cheap to run by the thousand, for the
+	// randomized sync simulation only: no fsync (synchronous=OFF; what a
+	// power cut does is the crash test's question, not the simulation's) and
+	// argon2id at 64 KiB and one pass instead of 19 MiB and two (each login
+	// of a simulated phone would otherwise cost ~30 ms of CPU). Never in a
+	// server: both are what make an acknowledged write and a stolen hash
+	// safe.
+	Simulation bool
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -79,6 +94,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		"foreign_keys(ON)",    // schemas declare references; make SQLite check them
 		"cache_size(-2000)",   // 2 MB page cache per connection keeps RSS small with a pool
 	}
+	sync := "synchronous(FULL)" // an acknowledged sync batch must survive a power cut
+	if opt.Simulation {
+		sync = "synchronous(OFF)"
+	}
 	writeDSN := dsn(path, append(common,
 		// Savepoint journals (every write of the group commit runs in a
 		// savepoint) kept in memory come in 1 KB chunks, each one malloc
@@ -86,7 +105,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		// file temp store they use 64 KB chunks and spill past that to
 		// a temporary file (the OS's page cache).
 		"temp_store(FILE)",
-		"synchronous(FULL)", // an acknowledged sync batch must survive a power cut
+		sync,
 		// The one writer gets a larger cache (set after the common 2 MB):
 		// a 200-mutation push dirties ~1,500 pages across the indexes, and
 		// a cache smaller than that spills them to the WAL mid-transaction.
@@ -112,7 +131,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{write: w, path: path, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
-		activity: newActivityRecorder()}
+		activity: newActivityRecorder(), argon: argonOWASP}
+	if opt.Simulation {
+		s.argon = argonSimulation
+	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -127,7 +149,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	s.read = r
 	s.rstmts = newStmtCache(r)
 	s.w = newWriter(s, opt.Logger)
-	if s.citizenKey, err = s.Secret(ctx, "citizen_key", opt.CitizenKey); err != nil {
+	if s.citizenKey, err = s.openCitizenKey(ctx, opt.CitizenKey); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -137,6 +159,24 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openCitizenKey is Options.CitizenKey, or the key an older Toso kept in
+// settings, or a random one for this Store only.
+func (s *Store) openCitizenKey(ctx context.Context, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	var v string
+	err := s.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'citizen_key'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return hex.EncodeToString(b), nil
+	} else if err != nil {
+		return "", fmt.Errorf("citizen key: %w", err)
+	}
+	return v, nil
 }
 
 func dsn(path string, pragmas []string, txlock string) string {

@@ -141,10 +141,10 @@ func TestUserRulesAndAuthenticate(t *testing.T) {
 	if u.Phone != "0912345678" {
 		t.Errorf("phone stored as %q, want 0912345678", u.Phone)
 	}
-	if _, err := s.CreateUser(ctx, System, NewUser{Phone: "0912345678", Name: "B", Role: RoleMember, TeamID: tm.ID, Password: "xxxxxxxx"}); !errors.Is(err, ErrConflict) {
+	if _, err := s.CreateUser(ctx, System, NewUser{Phone: "0912345678", Name: "B", Role: RoleMember, TeamID: tm.ID, Password: "another-password"}); !errors.Is(err, ErrConflict) {
 		t.Errorf("duplicate phone: got %v, want ErrConflict", err)
 	}
-	if _, err := s.CreateUser(ctx, System, NewUser{Phone: "0912345679", Name: "B", Role: RoleMember, Password: "xxxxxxxx"}); !errors.Is(err, ErrInvalid) {
+	if _, err := s.CreateUser(ctx, System, NewUser{Phone: "0912345679", Name: "B", Role: RoleMember, Password: "another-password"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("member without team: got %v, want ErrInvalid", err)
 	}
 	if _, err := s.Authenticate(ctx, "84912345678", "correct horse"); err != nil {

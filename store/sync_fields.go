@@ -178,3 +178,14 @@ func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// text reads free text (notes, names, places) as str does, with every
+// number that could identify a citizen masked (MaskNumbers) before it is
+// stored.
+func (r *fieldReader) text(name string, max int) *string {
+	s := r.str(name, max)
+	if s != nil {
+		*s = MaskNumbers(*s)
+	}
+	return s
+}

@@ -210,6 +210,9 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, n NewUser) (*User, erro
 	// Refuse what the actor may not do before paying for the hash (~27 ms
 	// and 19 MiB), so refused requests cannot be used to load the server.
 	// insertUser checks again inside the transaction.
+	if err := CheckPassword(n.Password, n.Phone, n.Role); err != nil {
+		return nil, err
+	}
 	p, err := s.placeOf(ctx, s.read, a, 0, n.Role, n.TeamID, n.AreaID, 0)
 	if err != nil {
 		return nil, err
@@ -231,6 +234,7 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, n NewUser) (*User, erro
 }
 
 func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, a Actor, n NewUser, hash string) (int64, error) {
+	n.Name = MaskNumbers(n.Name) // a number typed into a name is not kept (nor audited)
 	phone, err := NormalizePhone(n.Phone)
 	if err != nil {
 		return 0, err
@@ -254,7 +258,7 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, a Actor, n NewUser, 
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		phone, n.Name, Fold(n.Name), n.Role, nullInt(n.TeamID), nullInt(n.AreaID), n.Gender, hash, v, now, now, now).Scan(&id)
 	if isUnique(err) {
-		return 0, fmt.Errorf("phone %s is already registered: %w", phone, ErrConflict)
+		return 0, s.phoneTaken(ctx, tx, a, phone)
 	} else if err != nil {
 		return 0, fmt.Errorf("create user: %w", checkErr(err))
 	}
@@ -264,9 +268,37 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, a Actor, n NewUser, 
 	return id, s.audit(ctx, tx, a, 0, "create", "user", id, n)
 }
 
+// phoneTaken explains why phone cannot be registered to a new user. The
+// holder of a number inside the actor's reach is named (the actor can see
+// them anyway); outside it the answer says only that the number cannot be
+// used here, so importing numbers does not tell a coordinator who else, in
+// which province, uses Toso.
+func (s *Store) phoneTaken(ctx context.Context, q querier, a Actor, phone string) error {
+	var id int64
+	if err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE phone = ?`, phone).Scan(&id); err != nil {
+		return fmt.Errorf("phone %s: %w", phone, err)
+	}
+	u, err := s.user(ctx, q, id)
+	if err != nil {
+		return err
+	}
+	if a.CanSeeUser(u.Place()) {
+		return &FieldError{Field: "phone", Kind: ErrConflict,
+			Reason:   fmt.Sprintf("already registered (user %d, %s)", u.ID, u.Name),
+			ReasonVI: fmt.Sprintf("đã được đăng ký (người dùng %d, %s)", u.ID, u.Name)}
+	}
+	return &FieldError{Field: "phone", Kind: ErrConflict,
+		Reason:   "cannot be used here; ask an administrator",
+		ReasonVI: "không dùng được ở đây; hãy hỏi quản trị viên"}
+}
+
 // UpdateUser changes a user's name, role, team or scope, gender, active flag
 // or password. The actor must manage the user both before and after.
 func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) (*User, error) {
+	if p.Name != nil {
+		masked := MaskNumbers(*p.Name) // a number typed into a name is not kept (nor audited)
+		p.Name = &masked
+	}
 	var hash string
 	if p.Password != nil {
 		// As in CreateUser: no hash for a reset the actor may not make.
@@ -276,6 +308,13 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) 
 		}
 		if !a.CanManageUser(cur.Place()) {
 			return nil, fmt.Errorf("update user %d: %w", id, ErrForbidden)
+		}
+		role := cur.Role
+		if p.Role != nil {
+			role = *p.Role
+		}
+		if err := CheckPassword(*p.Password, cur.Phone, role); err != nil {
+			return nil, err
 		}
 		hash = s.hashPassword(*p.Password)
 	}
@@ -334,6 +373,12 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch) 
 		if !cur.Active || hash != "" {
 			// Deactivation or a reset ends every session of the user.
 			if err := s.revokeUserTokens(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if !cur.Active {
+			// A deactivated user's phones are free for whoever gets them next.
+			if err := s.releaseDevices(ctx, tx, `user_id = ?`, id); err != nil {
 				return err
 			}
 		}
@@ -399,12 +444,16 @@ const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2jy/GJ0
 // ChangePassword changes the actor's own password after checking the old
 // one, and ends their other sessions.
 func (s *Store) ChangePassword(ctx context.Context, a Actor, old, new string) error {
-	var hash string
-	if err := s.read.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, a.UserID).Scan(&hash); err != nil {
+	var hash, phone string
+	err := s.read.QueryRowContext(ctx, `SELECT password_hash, phone FROM users WHERE id = ?`, a.UserID).Scan(&hash, &phone)
+	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
 	if !s.checkPassword(hash, old) {
 		return fmt.Errorf("change password: %w", ErrUnauthenticated)
+	}
+	if err := CheckPassword(new, phone, a.Role); err != nil {
+		return err
 	}
 	newHash := s.hashPassword(new)
 	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
