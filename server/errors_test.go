@@ -75,21 +75,23 @@ func TestOversizedBodyIsRejected(t *testing.T) {
 }
 
 // TestStoreExplanationsAreTranslated: the store's own reason for a 409 or
-// 422 reaches the client as a sentence in its language, values kept.
+// 422 reaches the client in its language, values kept: a phone already
+// registered names its holder (the admin sees every user) in fields.phone.
 func TestStoreExplanationsAreTranslated(t *testing.T) {
 	e := newTestEnv(t)
 	body := map[string]any{"phone": "0900000105", "name": "Trùng số", "role": "member", "team_id": e.teamA1.ID, "password": "password-dup-1"}
-	for _, tc := range []struct{ lang, want string }{
-		{"", "Số điện thoại 0900000105 đã được đăng ký."},
-		{"en", "The phone number 0900000105 is already registered."},
+	for _, tc := range []struct{ lang, message, field string }{
+		{"", "Dữ liệu bị trùng hoặc xung đột với dữ liệu đã có.", "đã được đăng ký (người dùng 6, memberA1)"},
+		{"en", "This conflicts with existing data.", "already registered (user 6, memberA1)"},
 	} {
 		r := e.do("POST", "/v1/users", e.token("admin"), body, "Accept-Language", tc.lang)
 		if r.Status != 409 {
 			t.Fatalf("a second user with phone 0900000105: %d %s, want 409", r.Status, r.Body)
 		}
 		errObj := r.JSON(t)["error"].(map[string]any)
-		if errObj["message"] != tc.want || errObj["detail"] != tc.want {
-			t.Errorf("lang %q: message %q, detail %q, want %q", tc.lang, errObj["message"], errObj["detail"], tc.want)
+		fields, _ := errObj["fields"].(map[string]any)
+		if errObj["message"] != tc.message || fields["phone"] != tc.field {
+			t.Errorf("lang %q: message %q, fields %v, want %q and phone %q", tc.lang, errObj["message"], fields, tc.message, tc.field)
 		}
 	}
 	// A quarter target without its quarter: the validator's rule, in Vietnamese.
