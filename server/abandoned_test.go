@@ -56,9 +56,11 @@ func TestPushAbandonedByClientIsCommittedOnceAndRetried(t *testing.T) {
 		}
 		errc <- err
 	}()
-	// The push is inside the server when it holds the write connection
-	// (waiting for the lock the test holds).
-	for e.store.WriteStats().InUse == 0 {
+	// The push is inside the server when it waits for the writer, which
+	// holds the write connection (waiting for the lock the test holds).
+	// (InUse alone is not enough: the writer's statement cache takes the
+	// connection for a moment after the session's write.)
+	for e.store.WriterStats().Waiting == 0 || e.store.WriteStats().InUse == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	giveUp()

@@ -11,7 +11,11 @@ import (
 // The set-wise statements of the fold: each derived table takes the
 // summed differences of the transaction (fold_delta) with one
 // INSERT … SELECT … GROUP BY … ON CONFLICT … DO UPDATE. Plain SQL that
-// PostgreSQL accepts as well.
+// PostgreSQL accepts as well. The scratch tables have no statistics, so
+// SQLite's planner may take them for large and scan a derived table
+// instead (a 1M-log province: most of a push's time): a CROSS JOIN keeps
+// the scratch table outermost (SQLite never reorders it; PostgreSQL reads
+// it as an inner join).
 
 // foldTempSQL makes the scratch tables of the fold on the write connection
 // (TEMP: never written to the database file). Kept empty between folds.
@@ -43,8 +47,8 @@ var foldTableSQL = []struct{ name, sql string }{
 	// falls in, weighted (area_buckets).
 	{"area rollups", `INSERT INTO area_rollups (area_id, series, period, bucket_id, n)
 		SELECT b.area_id, d.series, ` + grainPeriod + `, b.bucket_id, sum(d.n * b.w)
-		FROM fold_delta d JOIN area_buckets b ON b.place_id = d.place_id ` + grains + `
-		WHERE d.pd > 0
+		FROM fold_delta d CROSS JOIN area_buckets b ` + grains + `
+		WHERE b.place_id = d.place_id AND d.pd > 0
 		GROUP BY b.area_id, d.series, ` + grainPeriod + `, b.bucket_id
 		HAVING sum(d.n * b.w) <> 0
 		ON CONFLICT (area_id, series, period, bucket_id) DO UPDATE SET n = area_rollups.n + excluded.n`},
@@ -59,8 +63,8 @@ var foldTableSQL = []struct{ name, sql string }{
 	// Citizens reached for the first time per area and week.
 	{"area trend", `INSERT INTO area_trend (area_id, week, key, n)
 		SELECT b.area_id, d.week, d.key, sum(d.n * b.w)
-		FROM fold_delta d JOIN area_buckets b ON b.place_id = d.place_id
-		WHERE d.metric = 'first' AND d.pd > 0
+		FROM fold_delta d CROSS JOIN area_buckets b
+		WHERE b.place_id = d.place_id AND d.metric = 'first' AND d.pd > 0
 		GROUP BY b.area_id, d.week, d.key
 		HAVING sum(d.n * b.w) <> 0
 		ON CONFLICT (area_id, week, key) DO UPDATE SET n = area_trend.n + excluded.n`},
@@ -73,8 +77,8 @@ var teamSQL = []struct{ name, sql string }{
 	// team_totals: per team and day with a headline change, the sums of
 	// the headline figures up to and including that day. A team list over
 	// any period is the row at its end minus the row before its start.
-	{"team totals (clear)", `DELETE FROM team_totals WHERE EXISTS (SELECT 1 FROM fold_teams f
-		WHERE f.team_id = team_totals.team_id AND team_totals.day >= f.day)`},
+	{"team totals (clear)", `DELETE FROM team_totals WHERE team_id IN (SELECT team_id FROM fold_teams)
+		AND day >= (SELECT f.day FROM fold_teams f WHERE f.team_id = team_totals.team_id)`},
 	{"team totals", `INSERT INTO team_totals (team_id, day, logs, citizens, sessions, attendees, women, minority, elderly)
 		SELECT x.team_id, substr(CAST(x.period AS TEXT), 1, 4) || '-' || substr(CAST(x.period AS TEXT), 5, 2) || '-' ||
 				substr(CAST(x.period AS TEXT), 7, 2),
@@ -90,10 +94,10 @@ var teamSQL = []struct{ name, sql string }{
 				sum(CASE WHEN s.metric = 'women' THEN r.n ELSE 0 END) AS women,
 				sum(CASE WHEN s.metric = 'minority' THEN r.n ELSE 0 END) AS minority,
 				sum(CASE WHEN s.metric = 'elderly' THEN r.n ELSE 0 END) AS elderly
-			FROM fold_teams f JOIN team_rollups r ON r.team_id = f.team_id AND r.period BETWEEN f.pd AND 99999999
-			JOIN rollup_series s ON s.id = r.series
-			WHERE (s.key = '' AND s.metric IN ('log', 'session', 'attendees', 'women', 'minority', 'elderly'))
-				OR (s.metric = 'first' AND s.key = '*')
+			FROM fold_teams f CROSS JOIN team_rollups r JOIN rollup_series s ON s.id = r.series
+			WHERE r.team_id = f.team_id AND r.period BETWEEN f.pd AND 99999999
+				AND ((s.key = '' AND s.metric IN ('log', 'session', 'attendees', 'women', 'minority', 'elderly'))
+				OR (s.metric = 'first' AND s.key = '*'))
 			GROUP BY r.team_id, r.period) x
 		JOIN fold_teams f ON f.team_id = x.team_id
 		LEFT JOIN team_totals b ON b.team_id = x.team_id

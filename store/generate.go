@@ -166,6 +166,7 @@ func (g *generator) commit() error {
 	}
 	err := g.tx.Commit()
 	g.tx, g.intx = nil, 0
+	g.s.ckpt.committed()
 	return err
 }
 

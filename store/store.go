@@ -48,6 +48,7 @@ type Store struct {
 	tables     map[string]*syncTable // the sync registry, see syncTables
 
 	w        *writer           // every write transaction: group commit (writer.go)
+	ckpt     *checkpointer     // copies the log into the database file beside the writer (checkpoint.go)
 	curFold  *txFold           // the fold of the write transaction running on w (fold.go)
 	activity *activityRecorder // what phones did since the last flush (device_activity.go)
 }
@@ -106,6 +107,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		// a temporary file (the OS's page cache).
 		"temp_store(FILE)",
 		sync,
+		"wal_autocheckpoint(0)", // checkpoints run beside the writer (checkpoint.go)
 		// The one writer gets a larger cache (set after the common 2 MB):
 		// a 200-mutation push dirties ~1,500 pages across the indexes, and
 		// a cache smaller than that spills them to the WAL mid-transaction.
@@ -130,17 +132,28 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	c, err := sql.Open("sqlite", dsn(path, append(common, sync), ""))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
 	s := &Store{write: w, path: path, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
-		activity: newActivityRecorder(), argon: argonOWASP}
+		activity: newActivityRecorder(), argon: argonOWASP, ckpt: newCheckpointer(c, opt.Logger)}
 	if opt.Simulation {
 		s.argon = argonSimulation
 	}
-	if err := s.migrate(ctx); err != nil {
+	err = s.migrate(ctx)
+	s.ckpt.committed()
+	if err != nil {
+		s.ckpt.stop()
 		w.Close()
 		return nil, err
 	}
 	r, err := sql.Open("sqlite", readDSN)
 	if err != nil {
+		s.ckpt.stop()
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -200,7 +213,7 @@ func (s *Store) Close() error {
 	if s.rstmts != nil {
 		s.rstmts.close()
 	}
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.ckpt.stop(), s.read.Close(), s.write.Close())
 }
 
 // Ping checks that the database answers (readiness).

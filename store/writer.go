@@ -243,6 +243,7 @@ func (w *writer) group(queue []*writeJob) []*writeJob {
 		}
 		w.groups.Add(1)
 		w.njobs.Add(int64(len(ran)))
+		w.s.ckpt.committed()
 		for _, j := range ran {
 			close(j.done)
 		}

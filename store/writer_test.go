@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -329,5 +332,50 @@ func TestGroupWithAFailingAndAnAbandonedWrite(t *testing.T) {
 	}
 	if runs["a"].Load() != 2 || runs["c"].Load() != 1 {
 		t.Errorf("a ran %d times, c %d; want 2 (again after b's rollback) and 1", runs["a"].Load(), runs["c"].Load())
+	}
+}
+
+// TestCheckpointsBesideTheWriter: the writer never checkpoints
+// (wal_autocheckpoint=0), so the database file grows only if the
+// checkpointer copies the log into it after commits.
+func TestCheckpointsBesideTheWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ckpt.db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var auto int
+	if err := s.write.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer's wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	time.Sleep(2 * checkpointEvery) // the checkpoint after the migrations
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := strings.Repeat("x", 3000)
+	for i := range 200 {
+		if err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, fmt.Sprintf("ckpt-%d", i), blob)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		after, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Size() >= before.Size()+200*3000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes before 600 KB of commits, %d after: nothing checkpointed", before.Size(), after.Size())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
