@@ -1,0 +1,153 @@
+package webapp_test
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"toso/demo"
+	"toso/server"
+	"toso/store"
+)
+
+var (
+	shotsDir = flag.String("webapp.shots", "", "keep the browser tests' screenshots in this folder (default: a temporary folder)")
+	chromium = flag.String("webapp.chromium", "/usr/bin/chromium", "the Chromium the browser tests drive")
+)
+
+// env is a real server (JSON API, dashboard, web app) on 127.0.0.1 over a
+// small demo province, in a temporary SQLite file.
+type env struct {
+	t     *testing.T
+	store *store.Store
+	path  string
+	base  string
+	lead  string // phones of the demo team lead and member (same team)
+	mem   string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "toso.db")
+	st, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := demo.Build(ctx, st, demo.Options{Communes: 2, VillagesPerCommune: 2, Activity: demo.Activity}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 40)}, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	addrc, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- srv.Run(runCtx, func(a net.Addr) { addrc <- a.String() }) }()
+	t.Cleanup(func() { cancel(); <-done })
+	acc := demo.Accounts()
+	return &env{t: t, store: st, path: path, base: "http://" + <-addrc, lead: acc[3].Phone, mem: acc[4].Phone}
+}
+
+// query reads the server's database directly, on its own read-only
+// connection: what arrived, not what an API chooses to show.
+func (e *env) query(q string, args ...any) [][]any {
+	e.t.Helper()
+	db, err := sql.Open("sqlite", "file:"+e.path+"?mode=ro")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func (e *env) count(q string, args ...any) int64 {
+	e.t.Helper()
+	r := e.query(q, args...)
+	return r[0][0].(int64)
+}
+
+// newBrowser starts one headless Chromium with its own profile, sized like
+// a 360 px phone. Without Chromium the test fails, unless -short.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(*chromium); err != nil {
+		if testing.Short() {
+			t.Skipf("no Chromium at %s (-short)", *chromium)
+		}
+		t.Fatalf("no Chromium at %s: apt-get install -y chromium (or -short to skip the browser tests)", *chromium)
+	}
+	profile, err := os.MkdirTemp("", "toso-webapp-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(*chromium), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(360, 780),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc() // waits for Chromium to exit
+		os.RemoveAll(profile)
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+func shots(t *testing.T) string {
+	if *shotsDir != "" {
+		if err := os.MkdirAll(*shotsDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return *shotsDir
+	}
+	return t.TempDir()
+}
+
+// awaitPromise makes an Evaluate wait for the promise its expression returns.
+func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+
+// poll waits until a JavaScript expression is truthy.
+func poll(expr string, d time.Duration) chromedp.Action {
+	return chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(d), chromedp.WithPollingInterval(50*time.Millisecond))
+}
