@@ -38,6 +38,10 @@ var files embed.FS
 // Prefix is where the app is served.
 const Prefix = "/app/"
 
+// RouteName prefixes the names of the app's routes, so the API's route
+// tests can tell them from the JSON API's.
+const RouteName = "webapp "
+
 // csp allows the app's own scripts and WebAssembly compilation
 // ('wasm-unsafe-eval', which SQLite needs) and nothing inline or foreign.
 const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; " +
@@ -106,7 +110,8 @@ func (a *App) Version() string { return a.version }
 // Register mounts the app: /app redirects to /app/, which is index.html;
 // /app/sw.js is the generated service worker; the rest are the files.
 func (a *App) Register(r fiber.Router) {
-	r.Get(Prefix, func(c fiber.Ctx) error {
+	get := func(path string, h fiber.Handler) { r.Get(path, h).Name(RouteName + path) }
+	get(Prefix, func(c fiber.Ctx) error {
 		// Routing is not strict, so /app lands here too: send it to /app/,
 		// where the page's relative URLs resolve inside the app.
 		if !strings.HasSuffix(c.Path(), "/") {
@@ -114,8 +119,8 @@ func (a *App) Register(r fiber.Router) {
 		}
 		return a.serve(c, "index.html")
 	})
-	r.Get(Prefix+"sw.js", a.serviceWorker)
-	r.Get(Prefix+"*", func(c fiber.Ctx) error { return a.serve(c, c.Params("*")) })
+	get(Prefix+"sw.js", a.serviceWorker)
+	get(Prefix+"*", func(c fiber.Ctx) error { return a.serve(c, c.Params("*")) })
 }
 
 // serve sends one embedded file. Every answer is revalidated (no-cache)
