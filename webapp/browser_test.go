@@ -19,6 +19,8 @@ const js = `
 const q = (s) => { const el = document.querySelector(s); if (!el) throw new Error('no ' + s); return el; };
 const fill = (s, v) => { const el = q(s); el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})); };
 const tick = (s) => { const el = q(s); if (!el.checked) el.click(); };
+const until = async (s) => { for (let i = 0; i < 200; i++) { const el = document.querySelector(s); if (el) return el; await new Promise(r => setTimeout(r, 25)); } throw new Error('no ' + s); };
+const go = async (hash, s) => { location.hash = hash; await until(s); };
 `
 
 func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
@@ -70,7 +72,7 @@ func TestOfflineFirst(t *testing.T) {
 		poll(`navigator.serviceWorker.controller !== null`, 20*time.Second),
 	)
 	var storage, device string
-	run(t, ctx, "storage", script(`location.hash = '#/sync'; await new Promise(r => setTimeout(r, 300));
+	run(t, ctx, "storage", script(`await go('#/sync', '#storage');
 		return q('#storage').textContent + '|' + q('#device-id').textContent;`, &storage))
 	storage, device, _ = strings.Cut(storage, "|")
 	if !strings.Contains(storage, "OPFS") {
@@ -96,7 +98,7 @@ func TestOfflineFirst(t *testing.T) {
 	}
 	for i, c := range citizens {
 		run(t, ctx, fmt.Sprintf("log citizen %d", i+1),
-			script(`location.hash = '#/logs/new'; await new Promise(r => setTimeout(r, 50));`, nil),
+			script(`await go('#/logs/new', '#log-form')`, nil),
 			chromedp.WaitVisible("#save-log", chromedp.ByQuery),
 			script(c+`q('#save-log').click();`, nil),
 			poll(fmt.Sprintf(`document.querySelectorAll('#log-list li[data-state=pending]').length === %d`, i+1), 5*time.Second),
@@ -105,7 +107,7 @@ func TestOfflineFirst(t *testing.T) {
 	// A training session with two attendees (one without consent: the
 	// server keeps only a hash of the name to tell people apart).
 	run(t, ctx, "record a session",
-		script(`location.hash = '#/sessions/new'; await new Promise(r => setTimeout(r, 50));`, nil),
+		script(`await go('#/sessions/new', '#session-form')`, nil),
 		chromedp.WaitVisible("#save-session", chromedp.ByQuery),
 		script(`fill('#place', 'Nhà văn hóa thôn 2'); tick('#topic-0');
 			q('#add-attendee').click(); fill('#att-name-0', 'Trần Văn Bình'); fill('#att-gender-0', 'male');
@@ -139,7 +141,7 @@ func TestOfflineFirst(t *testing.T) {
 	run(t, ctx, "reload offline",
 		chromedp.Reload(),
 		poll(`document.body.dataset.ready === 'true'`, 20*time.Second),
-		script(`location.hash = '#/logs'; await new Promise(r => setTimeout(r, 100));`, nil),
+		script(`await go('#/logs', '#new-log')`, nil),
 		poll(`document.querySelectorAll('#log-list li[data-state=pending]').length === 3`, 10*time.Second),
 		poll(`document.querySelector('#sync-status').dataset.pending === '6'`, 5*time.Second),
 	)
@@ -207,4 +209,136 @@ func TestOfflineFirst(t *testing.T) {
 		t.Errorf("logs with the third citizen's note = %d, want 1", n)
 	}
 	t.Logf("offline round trip done in %s; screenshots in %s", time.Since(start).Round(time.Millisecond), dir)
+}
+
+// signIn opens the app at 360 px and signs in; it returns when the first
+// sync is done.
+func signIn(t *testing.T, ctx context.Context, e *env, phone string) {
+	t.Helper()
+	run(t, ctx, "sign in "+phone, network.Enable(),
+		chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Navigate(e.base+"/app/"),
+		poll(`document.body.dataset.ready === 'true'`, 20*time.Second),
+		chromedp.SendKeys("#phone", phone, chromedp.ByQuery),
+		chromedp.SendKeys("#password", "demo-password", chromedp.ByQuery),
+		chromedp.Click("#signin", chromedp.ByQuery),
+		poll(`document.body.dataset.lastSync === 'ok' && !!document.querySelector('#new-log')`, 20*time.Second),
+	)
+}
+
+// syncAndWait presses "sync now" and waits for an empty outbox.
+func syncAndWait() chromedp.Action {
+	return chromedp.Tasks{
+		script(`await go('#/sync', '#sync-now'); document.body.dataset.lastSync = ''; q('#sync-now').click();`, nil),
+		poll(`document.querySelector('#sync-status').dataset.pending === '0' && document.body.dataset.lastSync === 'ok'`, 20*time.Second),
+	}
+}
+
+// TestTwoDevicesAndLead: a member and the team lead, each on their own
+// browser, change the same training session. The member works offline
+// (notes and the head count); the lead changes the place and the notes
+// and syncs first. When the member syncs, the fields merge, the notes the
+// lead wrote lose the same-field race (last arrival wins) and become a
+// conflict row, and both devices end with the same session. The lead
+// then confirms the session, sees the team's campaign rank, and the
+// member reads and acknowledges an announcement.
+func TestTwoDevicesAndLead(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.store.RefreshCampaignRanks(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.target("VNeID mức 2 năm nay", 120)
+	member := newBrowser(t)
+	lead := newBrowser(t) // its own profile and storage: another phone
+	dir := shots(t)
+
+	signIn(t, member, e, e.mem)
+	var sid string
+	run(t, member, "record a session", script(`await go('#/sessions/new', '#session-form');
+		fill('#place', 'Điểm A'); fill('#attendee-count', '10'); fill('#session-notes', 'Ban đầu'); q('#save-session').click();
+		await until('body[data-view="#/sessions"]');
+		return (await tosoDB.outbox())[0].id;`, &sid), syncAndWait())
+
+	signIn(t, lead, e, e.lead)
+	run(t, lead, "the lead sees the session",
+		script(`location.hash = '#/sessions'`, nil),
+		poll(fmt.Sprintf(`!!document.querySelector('[data-edit="%s"]')`, sid), 10*time.Second))
+
+	// The member edits offline.
+	run(t, member, "member edits offline", offline(true), poll(`navigator.onLine === false`, 5*time.Second),
+		script(fmt.Sprintf(`await go('#/sessions/edit/%s', '#session-edit');
+			fill('#attendee-count', '15'); fill('#session-notes', 'Ghi chú của thành viên'); q('#save-session').click();
+			await until('body[data-view="#/sessions"]');`, sid), nil),
+		poll(`document.querySelector('#sync-status').dataset.pending === '1'`, 5*time.Second))
+	// The lead edits online and syncs first.
+	run(t, lead, "lead edits and syncs",
+		script(fmt.Sprintf(`await go('#/sessions/edit/%s', '#session-edit');
+			fill('#place', 'Nhà văn hóa xã'); fill('#session-notes', 'Ghi chú của tổ trưởng'); q('#save-session').click();
+			await until('body[data-view="#/sessions"]');`, sid), nil),
+		syncAndWait())
+	// The member comes back.
+	var status string
+	run(t, member, "member syncs", offline(false), poll(`navigator.onLine === true`, 5*time.Second), syncAndWait(),
+		script(`return (await tosoDB.outbox()).find(e => e.op === 'patch').status`, &status))
+	if status != "merged" {
+		t.Errorf("the member's patch: %s, want merged", status)
+	}
+	got := e.query(`SELECT place, attendees, notes, status FROM training_sessions WHERE id = ?`, sid)
+	want := []any{"Nhà văn hóa xã", int64(15), "Ghi chú của thành viên", "held"}
+	if fmt.Sprint(got) != fmt.Sprint([][]any{want}) {
+		t.Errorf("server session = %v, want %v", got, want)
+	}
+	conf := e.query(`SELECT field, lost_value, won_value FROM sync_conflicts WHERE row_id = ?`, sid)
+	if fmt.Sprint(conf) != fmt.Sprint([][]any{{"notes", `"Ghi chú của tổ trưởng"`, `"Ghi chú của thành viên"`}}) {
+		t.Errorf("conflicts = %v, want the lead's notes lost to the member's", conf)
+	}
+	// Both phones converge on the server's row.
+	for name, ctx := range map[string]context.Context{"member": member, "lead": lead} {
+		var row string
+		run(t, ctx, name+" pulls", syncAndWait(), script(fmt.Sprintf(`const r = (await tosoDB.rows('training_sessions')).find(r => r.id === '%s').row;
+			return [r.place, r.attendees, r.notes].join('|')`, sid), &row))
+		if row != "Nhà văn hóa xã|15|Ghi chú của thành viên" {
+			t.Errorf("%s holds %q, want the merged session", name, row)
+		}
+	}
+	var conflicts int
+	run(t, lead, "the lead sees the conflict", script(`return (await tosoDB.rows('sync_conflicts')).filter(r => r.row.row_id === '`+sid+`').length`, &conflicts))
+	if conflicts != 1 {
+		t.Errorf("conflict rows on the lead's phone = %d, want 1", conflicts)
+	}
+
+	// The lead confirms a held session and sees the campaign rank.
+	var held string
+	run(t, lead, "lead confirms", script(`await go('#/sessions', '#session-list');
+		const b = q('button[data-confirm]'); const id = b.dataset.confirm; b.click(); return id;`, &held), syncAndWait())
+	if got := e.query(`SELECT status FROM training_sessions WHERE id = ?`, held); fmt.Sprint(got) != "[[reported]]" {
+		t.Errorf("confirmed session status = %v, want reported", got)
+	}
+	var ranks, targets string
+	run(t, lead, "campaign rank and targets", script(`await go('#/targets', '#ranks'); return q('#ranks').innerText`, &ranks),
+		script(`return (await until('#target-list')).innerText`, &targets))
+	if !strings.Contains(ranks, "Hạng") {
+		t.Errorf("ranks section = %q, want the team's rank", ranks)
+	}
+	if !strings.Contains(targets, "VNeID mức 2 năm nay") || !strings.Contains(targets, "120") {
+		t.Errorf("targets = %q, want the team's target and its goal", targets)
+	}
+	var shot []byte
+	run(t, lead, "screenshot", chromedp.CaptureScreenshot(&shot))
+	if err := os.WriteFile(filepath.Join(dir, "lead-targets-360.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The member reads and acknowledges an announcement, offline.
+	ann := e.announce("Họp tổ thứ Sáu", "Mang theo danh sách người dân cần hỗ trợ VNeID.", true)
+	run(t, member, "inbox", syncAndWait(), offline(true), poll(`navigator.onLine === false`, 5*time.Second),
+		script(fmt.Sprintf(`await go('#/inbox', '#inbox-list li[data-id="%d"] button.ack');
+		q('#inbox-list li[data-id="%d"] button.ack').click();
+		await until('#inbox-list li[data-id="%d"].read');`, ann, ann, ann), nil),
+		offline(false), poll(`navigator.onLine === true`, 5*time.Second), syncAndWait())
+	got = e.query(`SELECT r.read_at IS NOT NULL, r.acked_at IS NOT NULL FROM announcement_receipts r JOIN users u ON u.id = r.user_id
+		WHERE u.phone = ? AND r.announcement_id = ?`, e.mem, ann)
+	if fmt.Sprint(got) != "[[1 1]]" {
+		t.Errorf("announcement %d on the server: read, acked = %v, want both", ann, got)
+	}
 }

@@ -33,8 +33,10 @@ type env struct {
 	store *store.Store
 	path  string
 	base  string
+	prov  *demo.Province
 	lead  string // phones of the demo team lead and member (same team)
 	mem   string
+	admin string
 }
 
 func newEnv(t *testing.T) *env {
@@ -46,7 +48,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := demo.Build(ctx, st, demo.Options{Communes: 2, VillagesPerCommune: 2, Activity: demo.Activity}); err != nil {
+	p, err := demo.Build(ctx, st, demo.Options{Communes: 2, VillagesPerCommune: 2, Activity: demo.Activity})
+	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -59,7 +62,7 @@ func newEnv(t *testing.T) *env {
 	go func() { done <- srv.Run(runCtx, func(a net.Addr) { addrc <- a.String() }) }()
 	t.Cleanup(func() { cancel(); <-done })
 	acc := demo.Accounts()
-	return &env{t: t, store: st, path: path, base: "http://" + <-addrc, lead: acc[3].Phone, mem: acc[4].Phone}
+	return &env{t: t, store: st, path: path, prov: p, base: "http://" + <-addrc, admin: acc[0].Phone, lead: acc[3].Phone, mem: acc[4].Phone}
 }
 
 // query reads the server's database directly, on its own read-only
@@ -93,6 +96,41 @@ func (e *env) query(q string, args ...any) [][]any {
 		e.t.Fatal(err)
 	}
 	return out
+}
+
+// announce publishes an announcement to the whole province, as the admin.
+func (e *env) announce(title, body string, ack bool) int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	a, err := e.store.Actor(ctx, e.count(`SELECT id FROM users WHERE phone = ?`, e.admin), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	an, err := e.store.CreateAnnouncement(ctx, a, store.NewAnnouncement{Title: title, Body: body, AckRequired: ack,
+		Audience: store.Audience{AreaIDs: []int64{e.prov.ID}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if an, err = e.store.PublishAnnouncement(ctx, a, an.ID, time.Time{}); err != nil {
+		e.t.Fatal(err)
+	}
+	return an.ID
+}
+
+// target sets a yearly target on the area of the member's team.
+func (e *env) target(name string, goal float64) {
+	e.t.Helper()
+	ctx := context.Background()
+	a, err := e.store.Actor(ctx, e.count(`SELECT id FROM users WHERE phone = ?`, e.admin), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	area := e.count(`SELECT t.area_id FROM teams t JOIN users u ON u.team_id = t.id WHERE u.phone = ?`, e.mem)
+	_, err = e.store.CreateTarget(ctx, a, store.NewTarget{Indicator: "vneid_l2_activated", AreaID: area, Period: "year",
+		Year: time.Now().Year(), Name: name, Goal: goal})
+	if err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) count(q string, args ...any) int64 {

@@ -35,6 +35,11 @@ function h(tag, attrs, ...children) {
 }
 
 const view = () => document.getElementById('view');
+// Screens return their nodes; route shows them only if no newer route
+// started meanwhile (a sync finishing late must not cover the screen the
+// person went to).
+const show = (...nodes) => nodes;
+let routeSeq = 0;
 const uuid = () => crypto.randomUUID();
 
 function fmtTime(s) {
@@ -121,7 +126,8 @@ async function syncNow() {
 	}
 	document.body.dataset.lastSync = ok ? 'ok' : 'failed';
 	await renderStatus();
-	await route(); // show what arrived
+	// Show what arrived, unless the person is filling a form.
+	if (!document.querySelector('#view form:not(#login)')) await route();
 	return ok;
 }
 
@@ -154,7 +160,7 @@ function renderLogin(message) {
 			err.textContent = e.message;
 		}
 	});
-	view().replaceChildren(form);
+	return show(form);
 }
 
 // logsList merges the synced rows with outbox creates not pulled yet.
@@ -185,7 +191,7 @@ async function renderLogs() {
 			h('div', { class: 'row-head' }, h('strong', {}, l.row.citizen_name || t('citizen')), badge(l.state, l.message)),
 			h('div', { class: 'muted' }, fmtTime(l.row.occurred_at)),
 			h('div', {}, (l.row.outcomes || []).map((o) => `${names.get(o.service) || o.service} (${t('results')[o.result] || o.result})`).join(', ')))));
-	view().replaceChildren(h('h1', {}, t('logs_title')),
+	return show(h('h1', {}, t('logs_title')),
 		h('a', { id: 'new-log', class: 'button primary', href: '#/logs/new' }, t('new_log')), list);
 }
 
@@ -278,7 +284,7 @@ async function renderLogForm() {
 		location.hash = '#/logs';
 		syncNow();
 	});
-	view().replaceChildren(form);
+	return show(form);
 }
 
 async function sessionsList() {
@@ -316,6 +322,8 @@ async function renderSessions() {
 			h('div', { class: 'row-head' }, h('strong', {}, s.row.place || '—'), badge(s.state, s.message)),
 			h('div', { class: 'muted' }, `${fmtTime(s.row.held_at || s.row.scheduled_at)} · ${t('status')[s.row.status] || s.row.status}`),
 			h('div', {}, `${t('attendee_count')}: ${s.row.attendees || 0}` + (s.people ? ` · ${t('people', s.people)}` : '')),
+			s.row.notes ? h('div', { class: 'muted' }, s.row.notes) : null,
+			s.version > 0 && s.row.status !== 'locked' ? h('a', { class: 'button edit', href: `#/sessions/edit/${s.id}`, 'data-edit': s.id }, t('edit')) : null,
 			lead && s.row.status === 'held' && s.version > 0 ? h('button', {
 				class: 'confirm', type: 'button', 'data-confirm': s.id,
 				onclick: async () => {
@@ -325,7 +333,7 @@ async function renderSessions() {
 					syncNow();
 				},
 			}, t('confirm_session')) : null)));
-	view().replaceChildren(h('h1', {}, t('sessions_title')),
+	return show(h('h1', {}, t('sessions_title')),
 		h('a', { id: 'new-session', class: 'button primary', href: '#/sessions/new' }, t('new_session')), list);
 }
 
@@ -398,7 +406,51 @@ async function renderSessionForm() {
 		location.hash = '#/sessions';
 		syncNow();
 	});
-	view().replaceChildren(form);
+	return show(form);
+}
+
+// renderSessionEdit changes a synced session: only the fields the person
+// changed travel, as a patch on the version this phone last saw, so
+// another phone's changes to other fields merge with these.
+async function renderSessionEdit(id) {
+	const s = (await sessionsList()).find((x) => x.id === id && x.version > 0);
+	if (!s) {
+		location.hash = '#/sessions';
+		return;
+	}
+	const err = h('p', { id: 'form-error', class: 'error', role: 'alert' });
+	const form = h('form', { id: 'session-edit', novalidate: true },
+		h('h1', {}, t('edit_session')),
+		h('div', { class: 'field' }, h('label', { for: 'place' }, t('place')), h('input', { id: 'place', name: 'place', maxlength: 200, value: s.row.place || '' })),
+		h('div', { class: 'field' }, h('label', { for: 'attendee-count' }, t('attendee_count')),
+			h('input', { id: 'attendee-count', name: 'attendees', type: 'number', min: 0, max: 100000, inputmode: 'numeric', value: String(s.row.attendees || 0) })),
+		h('div', { class: 'field' }, h('label', { for: 'women' }, t('women')),
+			h('input', { id: 'women', name: 'women', type: 'number', min: 0, max: 100000, inputmode: 'numeric', value: String(s.row.women || 0) })),
+		h('div', { class: 'field' }, h('label', { for: 'session-notes' }, t('notes')),
+			h('textarea', { id: 'session-notes', name: 'notes', rows: 3, maxlength: 2000, value: s.row.notes || '' })),
+		err,
+		h('div', { class: 'actions' }, h('button', { id: 'save-session', type: 'submit', class: 'primary' }, t('save')),
+			h('a', { class: 'button', href: '#/sessions' }, t('cancel'))));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const next = {
+			place: form.place.value.trim(), attendees: Number(form.attendees.value || 0),
+			women: Number(form.women.value || 0), notes: form.notes.value.trim(),
+		};
+		if (!next.place) {
+			err.textContent = t('need_place');
+			return;
+		}
+		const fields = {};
+		for (const [k, v] of Object.entries(next)) if (v !== (s.row[k] ?? (typeof v === 'number' ? 0 : ''))) fields[k] = v;
+		if (Object.keys(fields).length > 0) {
+			await db.write([{ table: 'training_sessions', op: 'patch', id, base_version: s.version, fields }]);
+			toast(t('saved'));
+		}
+		location.hash = '#/sessions';
+		syncNow();
+	});
+	return show(form);
 }
 
 async function renderTargets() {
@@ -423,7 +475,7 @@ async function renderTargets() {
 				h('div', {}, `${t('rank_commune', r.commune_rank, r.commune_teams)}, ${t('rank_province', r.province_rank, r.province_teams)}`),
 				h('div', { class: 'muted' }, `${r.starts_on} – ${r.ends_on}`)))));
 	}
-	view().replaceChildren(h('h1', {}, t('targets_title')), ranks, list);
+	return show(h('h1', {}, t('targets_title')), ranks, list);
 }
 
 async function renderInbox() {
@@ -452,14 +504,14 @@ async function renderInbox() {
 					a.ack_required ? (a.acked_at ? h('span', { class: 'badge synced' }, t('acked'))
 						: h('button', { type: 'button', class: 'ack primary', onclick: mark(a, { read_at: a.read_at || now, acked_at: now }) }, t('ack'))) : null));
 		}));
-	view().replaceChildren(h('h1', {}, t('inbox_title')), list);
+	return show(h('h1', {}, t('inbox_title')), list);
 }
 
 async function renderSync() {
 	const [n, m, outbox, conflicts] = await Promise.all([db.pending(), db.meta(['last_sync']), db.outbox(), db.rows('sync_conflicts')]);
 	const rejected = outbox.filter((e) => e.status === 'rejected');
 	const mine = conflicts.map((c) => c.row).filter((c) => !c.resolved && c.lost_by === user.id);
-	view().replaceChildren(
+	return show(
 		h('h1', {}, t('sync_title')),
 		h('p', {}, t('signed_in_as', user.name)),
 		h('dl', { class: 'facts' },
@@ -504,19 +556,23 @@ function renderChrome() {
 }
 
 async function route() {
+	const mine = ++routeSeq;
 	if (!user) {
-		renderLogin();
+		view().replaceChildren(...renderLogin());
 		return;
 	}
-	const hash = routes[location.hash] ? location.hash : '#/logs';
+	const edit = location.hash.match(/^#\/sessions\/edit\/([0-9a-f-]{36})$/);
+	const hash = edit ? '#/sessions' : routes[location.hash] ? location.hash : '#/logs';
 	const nav = document.getElementById('nav');
 	nav.hidden = false;
 	for (const a of nav.querySelectorAll('a')) {
 		if (hash.startsWith(a.getAttribute('href'))) a.setAttribute('aria-current', 'page');
 		else a.removeAttribute('aria-current');
 	}
-	await routes[hash]();
-	document.body.dataset.view = hash;
+	const nodes = edit ? await renderSessionEdit(edit[1]) : await routes[hash]();
+	if (mine !== routeSeq || !nodes) return;
+	view().replaceChildren(...nodes);
+	document.body.dataset.view = edit ? '#/sessions/edit' : hash;
 	await renderStatus();
 }
 
