@@ -138,9 +138,14 @@ func TestOfflineFirst(t *testing.T) {
 
 	// Reload without a network: the service worker serves the app, the
 	// worker reopens the OPFS database, the six entries still wait.
+	reload := time.Now()
 	run(t, ctx, "reload offline",
 		chromedp.Reload(),
 		poll(`document.body.dataset.ready === 'true'`, 20*time.Second),
+		chromedp.ActionFunc(func(context.Context) error {
+			t.Logf("offline reload: the app and its database ready in %s", time.Since(reload).Round(time.Millisecond))
+			return nil
+		}),
 		script(`await go('#/logs', '#new-log')`, nil),
 		poll(`document.querySelectorAll('#log-list li[data-state=pending]').length === 3`, 10*time.Second),
 		poll(`document.querySelector('#sync-status').dataset.pending === '6'`, 5*time.Second),

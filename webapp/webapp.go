@@ -17,6 +17,7 @@ package webapp
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -28,6 +29,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v3"
 )
@@ -52,6 +54,9 @@ type App struct {
 	static  fs.FS
 	version string // hash of every embedded file: the service worker's cache name and every ETag
 	sw      []byte // the service worker with its version and precache list filled in
+	// gzipped copies, made at the first request for each file: the SQLite
+	// build is 1.5 MB, 0.58 MB gzipped, on a field worker's mobile data.
+	gz map[string]func() []byte
 }
 
 // New reads the embedded files once and builds the service worker.
@@ -60,7 +65,7 @@ func New(log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{static: static}
+	a := &App{static: static, gz: map[string]func() []byte{}}
 	var names []string
 	h := sha256.New()
 	err = fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
@@ -75,6 +80,9 @@ func New(log *slog.Logger) (*App, error) {
 		h.Write(b)
 		if p != "sw.js" && p != "sqlite/VERSION" {
 			names = append(names, p)
+		}
+		if path.Ext(p) != ".png" {
+			a.gz[p] = sync.OnceValue(func() []byte { return gzipped(b) })
 		}
 		return nil
 	})
@@ -137,8 +145,14 @@ func (a *App) serve(c fiber.Ctx, name string) error {
 		return fiber.ErrNotFound
 	}
 	etag := `"` + a.version + `"`
+	gz, zip := a.gz[name]
+	zip = zip && strings.Contains(c.Get(fiber.HeaderAcceptEncoding), "gzip")
+	if zip {
+		etag = `"` + a.version + `-gz"` // another representation, another tag
+	}
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set(fiber.HeaderETag, etag)
+	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
 	c.Set("X-Content-Type-Options", "nosniff")
 	if name == "index.html" {
 		c.Set("Content-Security-Policy", csp)
@@ -148,7 +162,19 @@ func (a *App) serve(c fiber.Ctx, name string) error {
 		return c.SendStatus(fiber.StatusNotModified)
 	}
 	c.Set(fiber.HeaderContentType, contentType(name))
+	if zip {
+		c.Set(fiber.HeaderContentEncoding, "gzip")
+		return c.Send(gz())
+	}
 	return c.Send(b)
+}
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
 }
 
 // serviceWorker sends sw.js. Browsers fetch it past their HTTP cache to

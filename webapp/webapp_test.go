@@ -92,6 +92,10 @@ func TestRoutes(t *testing.T) {
 	if res, _ := get(t, app, "/app/app.js", "If-None-Match", res.Header.Get("ETag")); res.StatusCode != http.StatusNotModified {
 		t.Errorf("revalidation with the ETag: %s, want 304", res.Status)
 	}
+	res, body := get(t, app, "/app/sqlite/sqlite3.wasm", "Accept-Encoding", "gzip, deflate, br")
+	if res.Header.Get("Content-Encoding") != "gzip" || len(body) > 700<<10 {
+		t.Errorf("wasm with Accept-Encoding gzip: %q, %d bytes; want gzip under 700 KB", res.Header.Get("Content-Encoding"), len(body))
+	}
 	if res, _ := get(t, app, "/app"); res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/app/" {
 		t.Errorf("/app: %s to %q, want 301 to /app/", res.Status, res.Header.Get("Location"))
 	}
