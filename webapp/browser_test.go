@@ -60,6 +60,12 @@ func TestOfflineFirst(t *testing.T) {
 	dir := shots(t)
 	start := time.Now()
 
+	refreshes := make(chan struct{}, 100)
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if r, ok := ev.(*network.EventResponseReceived); ok && strings.HasSuffix(r.Response.URL, "/v1/auth/refresh") && r.Response.Status == 200 {
+			refreshes <- struct{}{}
+		}
+	})
 	run(t, ctx, "open and sign in", network.Enable(),
 		chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch),
 		chromedp.Navigate(e.base+"/app/"),
@@ -165,7 +171,9 @@ func TestOfflineFirst(t *testing.T) {
 		t.Fatal("the pending log lost its ID number before it was sent")
 	}
 
-	// Back online: the app syncs by itself.
+	// Back online, 20 minutes later on the server's clock: the access token
+	// has expired, the app refreshes it and syncs by itself.
+	e.skew.Store(int64(20 * time.Minute))
 	run(t, ctx, "back online", offline(false),
 		poll(`document.querySelector('#sync-status').dataset.pending === '0' && document.body.dataset.lastSync === 'ok'`, 20*time.Second),
 		poll(`document.querySelectorAll('#log-list li[data-state=synced]').length >= 3`, 10*time.Second),
@@ -173,6 +181,15 @@ func TestOfflineFirst(t *testing.T) {
 	run(t, ctx, "outbox after sync", script(`const o = await tosoDB.outbox();
 		if (o.some(e => e.status !== 'applied')) throw new Error('not all applied: ' + JSON.stringify(o.map(e => [e.mid, e.status, e.code, e.message])));
 		if (o.some(e => e.fields && ('citizen_id_number' in e.fields || 'citizen_phone' in e.fields))) throw new Error('an ID number stayed on the phone');`, nil))
+
+	if len(refreshes) == 0 {
+		t.Error("no token refresh: the access token expired while offline")
+	}
+	var mismatches string
+	run(t, ctx, "digests", script(`return (await tosoDB.meta(['digest_mismatches'])).digest_mismatches`, &mismatches))
+	if mismatches != "" {
+		t.Errorf("digest mismatches = %s, want none (the app's FNV-1a sum must equal the server's)", mismatches)
+	}
 
 	// Every record arrived exactly once.
 	logs := e.query(`SELECT a.id, a.citizen_ref IS NOT NULL, COALESCE(a.citizen_name, ''), a.consent FROM assistance_logs a

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,7 +38,10 @@ type env struct {
 	lead  string // phones of the demo team lead and member (same team)
 	mem   string
 	admin string
+	skew  atomic.Int64 // added to the server's clock: tokens expire when a test says so
 }
+
+func (e *env) now() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -52,8 +56,9 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e := &env{t: t, store: st, path: path, prov: p}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 40)}, st, log)
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 40), Now: e.now}, st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +67,8 @@ func newEnv(t *testing.T) *env {
 	go func() { done <- srv.Run(runCtx, func(a net.Addr) { addrc <- a.String() }) }()
 	t.Cleanup(func() { cancel(); <-done })
 	acc := demo.Accounts()
-	return &env{t: t, store: st, path: path, prov: p, base: "http://" + <-addrc, admin: acc[0].Phone, lead: acc[3].Phone, mem: acc[4].Phone}
+	e.base, e.admin, e.lead, e.mem = "http://"+<-addrc, acc[0].Phone, acc[3].Phone, acc[4].Phone
+	return e
 }
 
 // query reads the server's database directly, on its own read-only

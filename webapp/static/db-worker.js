@@ -284,6 +284,7 @@ const methods = {
 					if (local.count !== page.digest.count || local.hash !== page.digest.hash) mismatched.push(scope);
 				}
 			}
+			if (mismatched.length > 0) setMeta('digest_mismatches', Number(getMeta('digest_mismatches') || 0) + mismatched.length);
 			if (resp.campaign_ranks) setMeta('campaign_ranks', JSON.stringify(resp.campaign_ranks));
 			return { more, mismatched, n };
 		});
