@@ -53,7 +53,9 @@ func offline(on bool) chromedp.Action {
 // session, reloads the page offline (the service worker starts the app,
 // the OPFS database still holds the work), comes back online and syncs;
 // the server then holds every record exactly once, the citizen's ID
-// number became a citizen ref, and the phone keeps no copy of it.
+// number became a citizen ref, and the phone keeps no copy of it. On the
+// way the access token expires (refreshed), and at the end the member
+// moves to another team (scopes removed and added, the catalog reset).
 func TestOfflineFirst(t *testing.T) {
 	e := newEnv(t)
 	ctx := newBrowser(t)
@@ -231,6 +233,31 @@ func TestOfflineFirst(t *testing.T) {
 		t.Errorf("logs with the third citizen's note = %d, want 1", n)
 	}
 	t.Logf("offline round trip done in %s; screenshots in %s", time.Since(start).Round(time.Millisecond), dir)
+
+	// The member moves to another team: the next pull removes the old
+	// team's scope (its rows and cursor go) and adds the new one.
+	oldTeam := e.count(`SELECT team_id FROM users WHERE phone = ?`, e.mem)
+	newTeam := e.count(`SELECT min(id) FROM teams WHERE id != ? AND active = 1`, oldTeam)
+	e.moveMember(newTeam)
+	var scopes, resets string
+	run(t, ctx, "scope change", syncAndWait(), script(`const c = await tosoDB.cursors();
+		const rows = await tosoDB.rows('assistance_logs');
+		return Object.keys(c).filter(s => s.startsWith('team:')).join(',') + '|' + [...new Set(rows.map(r => r.scope))].join(',');`, &scopes),
+		script(`return (await tosoDB.meta(['resets'])).resets`, &resets))
+	want := fmt.Sprintf("team:%d|team:%d", newTeam, newTeam)
+	if strings.HasSuffix(scopes, "|") {
+		want = fmt.Sprintf("team:%d|", newTeam) // a team without logs yet
+	}
+	if scopes != want {
+		t.Errorf("team cursors | scopes of the local logs = %q, want %q", scopes, want)
+	}
+	// The catalog depends on where the user sits: the server resets it, and
+	// the app rebuilds it.
+	var services int
+	run(t, ctx, "catalog rebuilt", script(`return (await tosoDB.rows('services')).length`, &services))
+	if resets == "" || services != nServices {
+		t.Errorf("after the move: scopes reset %q, services %d; want the catalog reset and rebuilt with %d", resets, services, nServices)
+	}
 }
 
 // signIn opens the app at 360 px and signs in; it returns when the first

@@ -139,6 +139,19 @@ func (e *env) target(name string, goal float64) {
 	}
 }
 
+// moveMember moves the demo member to another team, as the admin.
+func (e *env) moveMember(team int64) {
+	e.t.Helper()
+	ctx := context.Background()
+	a, err := e.store.Actor(ctx, e.count(`SELECT id FROM users WHERE phone = ?`, e.admin), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.store.UpdateUser(ctx, a, e.count(`SELECT id FROM users WHERE phone = ?`, e.mem), store.UserPatch{TeamID: &team}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *env) count(q string, args ...any) int64 {
 	e.t.Helper()
 	r := e.query(q, args...)

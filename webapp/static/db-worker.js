@@ -244,8 +244,13 @@ const methods = {
 		for (const r of all('SELECT scope, cursor FROM cursors')) out[r.scope] = r.cursor;
 		return out;
 	},
-	dropScopes(scopes) {
-		tx(() => scopes.forEach(dropScopeRows));
+	// dropScopes empties scopes to pull them again from 0; a reset the
+	// server asked for is counted (the sync screen's history, and the tests).
+	dropScopes(scopes, reset) {
+		tx(() => {
+			scopes.forEach(dropScopeRows);
+			if (reset) setMeta('resets', Number(getMeta('resets') || 0) + scopes.length);
+		});
 	},
 	// applyPull writes one pull answer in one transaction: removed scopes,
 	// changed rows, new cursors. It returns whether any scope has more, the

@@ -103,7 +103,7 @@ export class Sync {
 			});
 			if ((resp.resets || []).length > 0) {
 				await this.push(); // nothing local may be lost
-				await this.db.dropScopes(resp.resets);
+				await this.db.dropScopes(resp.resets, true);
 				continue;
 			}
 			const { more, mismatched } = await this.db.applyPull(resp);
