@@ -105,12 +105,17 @@ func TestOfflineFirst(t *testing.T) {
 		`tick('#svc-2'); fill('#res-2', 'partial'); fill('#id-number', '001203004567'); fill('#notes', 'Hẹn quay lại');`,
 	}
 	for i, c := range citizens {
+		var form []byte
 		run(t, ctx, fmt.Sprintf("log citizen %d", i+1),
 			script(`await go('#/logs/new', '#log-form')`, nil),
 			chromedp.WaitVisible("#save-log", chromedp.ByQuery),
-			script(c+`q('#save-log').click();`, nil),
+			script(c, nil), chromedp.FullScreenshot(&form, 100),
+			script(`q('#save-log').click();`, nil),
 			poll(fmt.Sprintf(`document.querySelectorAll('#log-list li[data-state=pending]').length === %d`, i+1), 5*time.Second),
 		)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("log-form-%d-360.png", i+1)), form, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A training session with two attendees (one without consent: the
 	// server keeps only a hash of the name to tell people apart).
@@ -376,6 +381,24 @@ func TestTwoDevicesAndLead(t *testing.T) {
 	run(t, lead, "screenshot", chromedp.CaptureScreenshot(&shot))
 	if err := os.WriteFile(filepath.Join(dir, "lead-targets-360.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
+	}
+
+	// A coordinator locks the session while the member edits it offline:
+	// the edit comes back rejected (locked), with the server's sentence on
+	// the sync screen, and the phone shows the session locked.
+	run(t, member, "edit before the lock", offline(true), poll(`navigator.onLine === false`, 5*time.Second),
+		script(fmt.Sprintf(`await go('#/sessions/edit/%s', '#session-edit');
+			fill('#session-notes', 'Sửa sau khi khóa'); q('#save-session').click();
+			await until('body[data-view="#/sessions"]');`, sid), nil))
+	e.lockSession(sid)
+	var rejected string
+	run(t, member, "rejected", offline(false), poll(`navigator.onLine === true`, 5*time.Second), syncAndWait(),
+		script(`return (await until('#rejected li')).innerText`, &rejected))
+	if !strings.Contains(rejected, "Buổi tập huấn") || !strings.Contains(rejected, "khóa") {
+		t.Errorf("the sync screen shows %q, want the locked session's rejection in Vietnamese", rejected)
+	}
+	if got := e.query(`SELECT notes FROM training_sessions WHERE id = ?`, sid); fmt.Sprint(got) != "[[Ghi chú của thành viên]]" {
+		t.Errorf("locked session notes = %v, want unchanged", got)
 	}
 
 	// The member reads and acknowledges an announcement, offline.

@@ -152,6 +152,19 @@ func (e *env) moveMember(team int64) {
 	}
 }
 
+// lockSession locks a training session, as the admin would after review.
+func (e *env) lockSession(id string) {
+	e.t.Helper()
+	ctx := context.Background()
+	a, err := e.store.Actor(ctx, e.count(`SELECT id FROM users WHERE phone = ?`, e.admin), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.LockSession(ctx, a, id); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *env) count(q string, args ...any) int64 {
 	e.t.Helper()
 	r := e.query(q, args...)

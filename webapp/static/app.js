@@ -521,7 +521,7 @@ async function renderSync() {
 			h('dt', {}, t('storage')), h('dd', { id: 'storage' }, storage === 'opfs' ? t('storage_opfs') : t('storage_memory'))),
 		lastError ? h('p', { id: 'sync-error', class: 'error', role: 'alert' }, t('sync_failed', lastError)) : null,
 		h('button', { id: 'sync-now', type: 'button', class: 'primary', disabled: !navigator.onLine, onclick: () => syncNow() }, t('sync_now')),
-		rejected.length ? h('section', {}, h('h2', {}, t('rejected_title')), h('ul', { class: 'list' },
+		rejected.length ? h('section', { id: 'rejected' }, h('h2', {}, t('rejected_title')), h('ul', { class: 'list' },
 			rejected.map((e) => h('li', {}, h('strong', {}, t('tables')[e.tbl] || e.tbl), h('div', {}, e.message || e.code))))) : null,
 		mine.length ? h('section', {}, h('h2', {}, t('conflicts_title')), h('ul', { class: 'list' },
 			mine.map((c) => h('li', {}, h('strong', {}, `${t('tables')[c.table] || c.table} · ${c.field}`),
