@@ -29,7 +29,9 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 	defer cancel()
 	if err := chromedp.Run(c, actions...); err != nil {
 		var page string
-		_ = chromedp.Run(ctx, chromedp.Evaluate(`document.body ? document.body.innerText : ''`, &page))
+		dump, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = chromedp.Run(dump, chromedp.Evaluate(`document.body ? document.body.innerText : ''`, &page))
 		t.Fatalf("%s: %v\npage:\n%s", what, err, page)
 	}
 }

@@ -587,6 +587,9 @@ async function main() {
 	if ('serviceWorker' in navigator) {
 		navigator.serviceWorker.register('./sw.js', { scope: './' }).catch((e) => console.warn('service worker:', e));
 	}
+	addEventListener('toso-db-waiting', () => {
+		view().replaceChildren(h('p', { id: 'waiting', role: 'status' }, t('other_tab')));
+	});
 	const info = await db.init();
 	deviceId = info.deviceId;
 	storage = info.storage;

@@ -50,12 +50,22 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // instead of fighting over the pool's access handles, then installs the
 // VFS (retrying while a reloaded page's old worker lets go of them).
 async function open() {
-	await new Promise((resolve) => {
-		navigator.locks.request('toso-db', () => {
-			resolve();
-			return new Promise(() => {}); // held until this worker ends
+	const hold = () => new Promise(() => {}); // held until this worker ends
+	const got = await new Promise((resolve) => {
+		navigator.locks.request('toso-db', { ifAvailable: true }, (lock) => {
+			resolve(!!lock);
+			return lock ? hold() : null;
 		});
 	});
+	if (!got) {
+		self.postMessage({ event: 'waiting' }); // another tab has the database
+		await new Promise((resolve) => {
+			navigator.locks.request('toso-db', () => {
+				resolve();
+				return hold();
+			});
+		});
+	}
 	const sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: (...a) => console.warn(...a) });
 	let pool;
 	for (let i = 0; ; i++) {

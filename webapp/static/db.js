@@ -5,6 +5,10 @@ export function openDB() {
 	const waiting = new Map();
 	let next = 1;
 	worker.onmessage = (ev) => {
+		if (ev.data.event) {
+			dispatchEvent(new CustomEvent(`toso-db-${ev.data.event}`));
+			return;
+		}
 		const { id, result, error } = ev.data;
 		const w = waiting.get(id);
 		if (!w) return;

@@ -5,6 +5,7 @@ const words = {
 	vi: {
 		app: 'Tổ công nghệ số',
 		loading: 'Đang mở…',
+		other_tab: 'Ứng dụng đang mở ở một thẻ khác. Hãy đóng thẻ đó; trang này sẽ tự mở tiếp.',
 		lang_switch: 'English',
 		lang_switch_label: 'Switch to English',
 		sign_in: 'Đăng nhập',
@@ -114,6 +115,7 @@ const words = {
 	en: {
 		app: 'Digital team',
 		loading: 'Opening…',
+		other_tab: 'The app is open in another tab. Close it; this page will carry on by itself.',
 		lang_switch: 'Tiếng Việt',
 		lang_switch_label: 'Chuyển sang tiếng Việt',
 		sign_in: 'Sign in',
