@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -28,11 +29,11 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Run(c, actions...); err != nil {
-		var page string
+		var text string
 		dump, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		_ = chromedp.Run(dump, chromedp.Evaluate(`document.body ? document.body.innerText : ''`, &page))
-		t.Fatalf("%s: %v\npage:\n%s", what, err, page)
+		_ = chromedp.Run(dump, chromedp.Evaluate(`document.body ? document.body.innerText : ''`, &text))
+		t.Fatalf("%s: %v\npage:\n%s", what, err, text)
 	}
 }
 
@@ -81,6 +82,19 @@ func TestOfflineFirst(t *testing.T) {
 		// The service worker has cached the app and controls the page.
 		poll(`navigator.serviceWorker.controller !== null`, 20*time.Second),
 	)
+	// Chromium finds nothing that stops it installing the app (manifest,
+	// icons, a service worker that answers offline, a secure origin).
+	var installErrs []string
+	run(t, ctx, "installable", chromedp.ActionFunc(func(ctx context.Context) error {
+		errs, err := page.GetInstallabilityErrors().Do(ctx)
+		for _, e := range errs {
+			installErrs = append(installErrs, e.ErrorID)
+		}
+		return err
+	}))
+	if len(installErrs) > 0 {
+		t.Errorf("installability errors: %v", installErrs)
+	}
 	var storage, device string
 	run(t, ctx, "storage", script(`await go('#/sync', '#storage');
 		return q('#storage').textContent + '|' + q('#device-id').textContent;`, &storage))
