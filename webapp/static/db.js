@@ -20,6 +20,13 @@ export function openDB() {
 		for (const w of waiting.values()) w.reject(new Error(ev.message || 'database worker failed'));
 		waiting.clear();
 	};
+	// Leaving the page (even into the back-forward cache) ends the worker,
+	// which lets go of the database for another tab; a page restored from
+	// that cache reloads to get a new one.
+	addEventListener('pagehide', () => worker.terminate());
+	addEventListener('pageshow', (ev) => {
+		if (ev.persisted) location.reload();
+	});
 	const call = (method, ...args) => new Promise((resolve, reject) => {
 		const id = next++;
 		waiting.set(id, { resolve, reject });
