@@ -5,6 +5,7 @@
 import { openDB } from './db.js';
 import { Sync, ApiError } from './sync.js';
 import { t, label, getLang, setLang } from './i18n.js';
+import { h, fmtTime, fmtNumber, localInput, rfc3339, badge, select, toast } from './ui.js';
 
 const db = openDB();
 globalThis.tosoDB = db; // the local database from the console (and the browser tests)
@@ -15,25 +16,6 @@ let storage = '';
 let lastError = '';
 let syncing = false;
 
-// h builds an element: h('p', {class: 'x'}, 'text', child…). Text is
-// always set as text, never parsed as HTML (announcements come from
-// coordinators).
-function h(tag, attrs, ...children) {
-	const el = document.createElement(tag);
-	for (const [k, v] of Object.entries(attrs || {})) {
-		if (v === false || v === null || v === undefined) continue;
-		if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-		else if (k === 'value') el.value = v;
-		else if (k === 'checked') el.checked = !!v;
-		else el.setAttribute(k, v === true ? '' : v);
-	}
-	for (const c of children.flat()) {
-		if (c === null || c === undefined || c === false) continue;
-		el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-	}
-	return el;
-}
-
 const view = () => document.getElementById('view');
 // Screens return their nodes; route shows them only if no newer route
 // started meanwhile (a sync finishing late must not cover the screen the
@@ -42,44 +24,9 @@ const show = (...nodes) => nodes;
 let routeSeq = 0;
 const uuid = () => crypto.randomUUID();
 
-function fmtTime(s) {
-	if (!s) return '';
-	const d = new Date(s);
-	if (Number.isNaN(d.getTime())) return s;
-	return new Intl.DateTimeFormat(getLang() === 'en' ? 'en-GB' : 'vi-VN', { dateStyle: 'short', timeStyle: 'short' }).format(d);
-}
-
-function fmtNumber(v) {
-	return new Intl.NumberFormat(getLang() === 'en' ? 'en-GB' : 'vi-VN', { maximumFractionDigits: 1 }).format(v);
-}
-
-// localInput is a Date as a datetime-local input value.
-function localInput(d) {
-	const p = (n) => String(n).padStart(2, '0');
-	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
-// rfc3339 turns a datetime-local value into RFC 3339 with the phone's
-// offset ("2026-11-20T09:12:00+07:00"), as the phone app sends it.
-function rfc3339(value) {
-	const d = value ? new Date(value) : new Date();
-	const off = -d.getTimezoneOffset();
-	const p = (n) => String(Math.floor(Math.abs(n))).padStart(2, '0');
-	const sign = off >= 0 ? '+' : '-';
-	return `${localInput(d)}:${p(d.getSeconds())}${sign}${p(off / 60)}:${p(off % 60)}`;
-}
-
 async function catalog(table) {
 	const rows = await db.rows(table);
 	return rows.map((r) => r.row).sort((a, b) => (a.sort - b.sort) || a.code.localeCompare(b.code));
-}
-
-function toast(text) {
-	const el = document.getElementById('toast');
-	el.textContent = text;
-	el.hidden = false;
-	clearTimeout(toast.timer);
-	toast.timer = setTimeout(() => { el.hidden = true; }, 4000);
 }
 
 // ---- sync status --------------------------------------------------------
@@ -179,10 +126,6 @@ async function logsList() {
 	return out;
 }
 
-function badge(state, message) {
-	return h('span', { class: `badge ${state}`, title: message || null }, t(state) + (message ? `: ${message}` : ''));
-}
-
 async function renderLogs() {
 	const [logs, services] = await Promise.all([logsList(), catalog('services')]);
 	const names = new Map(services.map((s) => [s.code, label(s)]));
@@ -193,10 +136,6 @@ async function renderLogs() {
 			h('div', {}, (l.row.outcomes || []).map((o) => `${names.get(o.service) || o.service} (${t('results')[o.result] || o.result})`).join(', ')))));
 	return show(h('h1', {}, t('logs_title')),
 		h('a', { id: 'new-log', class: 'button primary', href: '#/logs/new' }, t('new_log')), list);
-}
-
-function select(id, name, options, value) {
-	return h('select', { id, name }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)));
 }
 
 async function renderLogForm() {
