@@ -41,7 +41,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 // printAccounts prints where the demo listens and how to log in.
 func printAccounts(w io.Writer, url, db string) {
-	fmt.Fprintf(w, "Toso demo: %s (database %s)\n\n", url, db)
+	fmt.Fprintf(w, "Toso demo: %s (database %s)\n", url, db)
+	fmt.Fprintf(w, "Member web app: %s/app/ (team lead or member below)\n\n", url)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tPHONE\tPASSWORD\tNAME\tSCOPE")
 	for _, a := range demo.Accounts() {

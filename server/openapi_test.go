@@ -14,6 +14,7 @@ import (
 
 	"toso/dashboard"
 	"toso/mobileapi"
+	"toso/webapp"
 )
 
 // Every exchange sent through testEnv.do is checked against openapi.json
@@ -51,8 +52,8 @@ var fiberParam = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
 func appOperations(e *testEnv) []operation {
 	var ops []operation
 	for _, rt := range e.srv.App().GetRoutes(true) {
-		if rt.Method == http.MethodHead || strings.HasPrefix(rt.Name, dashboard.RouteName) {
-			continue // the dashboard's HTML pages are not the JSON API (tested in package dashboard)
+		if rt.Method == http.MethodHead || strings.HasPrefix(rt.Name, dashboard.RouteName) || strings.HasPrefix(rt.Name, webapp.RouteName) {
+			continue // the dashboard's HTML pages and the web app's files are not the JSON API (tested in their packages)
 		}
 		ops = append(ops, operation{rt.Method, fiberParam.ReplaceAllString(rt.Path, "{$1}")})
 	}

@@ -22,6 +22,7 @@ import (
 	"toso/dashboard"
 	"toso/mobileapi"
 	"toso/store"
+	"toso/webapp"
 )
 
 // Config is the server's part of the configuration, built in main.
@@ -109,6 +110,10 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	app, err := webapp.New(log)
+	if err != nil {
+		return nil, err
+	}
 	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s, slices.Concat(cfg.Collectors, api.Collectors())...), largeBody: map[string]bool{}}
 	for _, p := range mobileapi.ImportPaths() {
 		srv.largeBody[p] = true
@@ -145,6 +150,7 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 		srv.app.Get("/metrics", srv.metricsBehindToken(cfg.MetricsToken))
 	}
 	api.Register(srv.app)
+	app.Register(srv.app)  // the member web app, at /app/
 	dash.Register(srv.app) // the coordinator's web pages, at /
 	return srv, nil
 }
