@@ -27,6 +27,12 @@ func TestPushAbandonedByClientIsCommittedOnceAndRetried(t *testing.T) {
 	base := e.listen()
 	ctx := context.Background()
 	token := e.token("memberA1") // opens the session: a write, so before the lock
+	// The periodic jobs write at start (the login's device activity, the
+	// campaign ranks): let them, so that the writer below waits for the push
+	// only. (Under -cpu 1 they used to start late, wait for the lock in the
+	// push's place, and the client gave up before the push arrived.)
+	<-e.srv.jobsRan
+	e.store.FlushDeviceActivity(ctx)
 	lockDB, err := sql.Open("sqlite", "file:"+e.store.Path()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)

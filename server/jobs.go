@@ -17,17 +17,21 @@ import (
 // then flushes the device activity one last time (shutdown).
 func (s *Server) jobs(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
+	var wg, first sync.WaitGroup
 	every := func(name string, d time.Duration, run func(context.Context) (int, error)) {
+		first.Add(1)
 		wg.Go(func() {
 			t := time.NewTicker(d)
 			defer t.Stop()
-			for {
+			for ran := false; ; ran = true {
 				start := time.Now()
 				if n, err := run(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error(name, "err", err)
 				} else if n > 0 {
 					s.log.Debug(name, "rows", n, "took", time.Since(start))
+				}
+				if !ran {
+					first.Done()
 				}
 				select {
 				case <-ctx.Done():
@@ -39,6 +43,14 @@ func (s *Server) jobs(ctx context.Context) (stop func()) {
 	}
 	every("flush device activity", s.cfg.ActivityFlushEvery, s.store.FlushDeviceActivity)
 	every("refresh campaign ranks", s.cfg.CampaignRanksEvery, s.store.RefreshCampaignRanks)
+	go func() {
+		first.Wait()
+		select {
+		case <-s.jobsRan: // an earlier Serve's jobs ran first
+		default:
+			close(s.jobsRan)
+		}
+	}()
 	return func() {
 		cancel()
 		wg.Wait()

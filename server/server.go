@@ -72,6 +72,8 @@ type Server struct {
 	metrics *metrics
 
 	largeBody map[string]bool // paths allowed ImportBodyLimit
+
+	jobsRan chan struct{} // closed when every periodic job has run once (tests wait for it)
 }
 
 // New builds the app with every route mounted.
@@ -114,7 +116,8 @@ func New(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s, slices.Concat(cfg.Collectors, api.Collectors())...), largeBody: map[string]bool{}}
+	srv := &Server{cfg: cfg, log: log, store: s, metrics: newMetrics(s, slices.Concat(cfg.Collectors, api.Collectors())...), largeBody: map[string]bool{},
+		jobsRan: make(chan struct{})}
 	for _, p := range mobileapi.ImportPaths() {
 		srv.largeBody[p] = true
 	}
