@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	rpprof "runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -113,8 +115,20 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.TempDir, "tmp", "", "where the phones' databases go (default: the system temp dir)")
 	fs.StringVar(&cfg.PhoneDir, "phone-dir", "", "keep the phones' databases in this directory (for a later --signed-in run)")
 	fs.BoolVar(&cfg.SignedIn, "signed-in", false, "phones are already signed in (from --phone-dir): refresh instead of login")
+	cpuProfile := fs.String("cpuprofile", "", "write the bench client's own CPU profile here (it shares the machine with the server)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := rpprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer rpprof.StopCPUProfile()
 	}
 	if err := loadtest.CheckLoopback(cfg.BaseURL); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

@@ -58,7 +58,7 @@ func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
 		{[]string{"user", "create"}, []string{"area", "db", "name", "phone", "role", "team"}},
 		{[]string{"generate"}, []string{"activity", "db", "members", "phone-dir", "phones", "seed", "teams"}},
 		{[]string{"generate-logs"}, []string{"citizen-key", "communes", "db", "logs", "merged", "seed", "villages"}},
-		{[]string{"bench"}, []string{"concurrency", "db", "duration", "metrics-url", "mutations", "password", "phone-dir", "phones",
+		{[]string{"bench"}, []string{"concurrency", "cpuprofile", "db", "duration", "metrics-url", "mutations", "password", "phone-dir", "phones",
 			"rate", "seed", "server-pid", "signed-in", "tmp", "url"}},
 	} {
 		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {

@@ -130,7 +130,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, localSchema); err != nil {
+	if err := ensureSchema(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("phone schema: %w", err)
 	}
@@ -149,6 +149,23 @@ func Open(ctx context.Context, path string, cfg Config) (*Client, error) {
 	}
 	c.refresh, _ = c.meta(ctx, "refresh_token")
 	return c, nil
+}
+
+// localSchemaVersion is the local schema's user_version. An app opens its
+// database on every start: checking one pragma costs less than parsing the
+// schema again.
+const localSchemaVersion = 1
+
+func ensureSchema(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v == localSchemaVersion {
+		return nil
+	}
+	_, err := db.ExecContext(ctx, localSchema+fmt.Sprintf("PRAGMA user_version = %d;", localSchemaVersion))
+	return err
 }
 
 // Close closes the local database.

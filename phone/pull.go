@@ -146,19 +146,39 @@ func (c *Client) apply(ctx context.Context, resp *pullResponse) (more bool, mism
 			return false, nil, 0, err
 		}
 	}
+	// A page holds up to PageLimit changes: each statement is prepared
+	// once for the page, not parsed again for every row.
+	var put, del *sql.Stmt
+	defer func() {
+		if put != nil {
+			put.Close()
+		}
+		if del != nil {
+			del.Close()
+		}
+	}()
 	for scope, page := range resp.Scopes {
 		for _, ch := range page.Changes {
 			n++
 			switch ch.Op {
 			case "put":
-				_, err = tx.ExecContext(ctx, `
-					INSERT INTO rows (scope, tbl, id, version, data) VALUES (?, ?, ?, ?, ?)
-					ON CONFLICT (scope, tbl, id) DO UPDATE SET version = excluded.version, data = excluded.data
-					WHERE excluded.version >= rows.version`,
-					scope, ch.Table, ch.ID, ch.Version, string(ch.Row))
+				if put == nil {
+					if put, err = tx.PrepareContext(ctx, `
+						INSERT INTO rows (scope, tbl, id, version, data) VALUES (?, ?, ?, ?, ?)
+						ON CONFLICT (scope, tbl, id) DO UPDATE SET version = excluded.version, data = excluded.data
+						WHERE excluded.version >= rows.version`); err != nil {
+						return false, nil, 0, err
+					}
+				}
+				_, err = put.ExecContext(ctx, scope, ch.Table, ch.ID, ch.Version, string(ch.Row))
 			case "del":
-				_, err = tx.ExecContext(ctx, `DELETE FROM rows WHERE scope = ? AND tbl = ? AND id = ? AND version <= ?`,
-					scope, ch.Table, ch.ID, ch.Version)
+				if del == nil {
+					if del, err = tx.PrepareContext(ctx,
+						`DELETE FROM rows WHERE scope = ? AND tbl = ? AND id = ? AND version <= ?`); err != nil {
+						return false, nil, 0, err
+					}
+				}
+				_, err = del.ExecContext(ctx, scope, ch.Table, ch.ID, ch.Version)
 			default:
 				err = fmt.Errorf("phone: unknown change op %q", ch.Op)
 			}
