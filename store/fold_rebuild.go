@@ -28,7 +28,7 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
 			return fmt.Errorf("rebuild: %w", err)
 		}
-		defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -16000`)
+		defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA `+writerCacheSize)
 		f := s.folding()
 		r := &foldRun{f: f, ctx: ctx, tx: tx, now: s.now(), deltas: map[deltaKey]float64{}, digest: map[int64]*digestDelta{}}
 		for _, t := range []string{"area_weights", "area_buckets", "area_rollups", "team_rollups", "area_trend", "team_totals",

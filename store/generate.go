@@ -68,11 +68,11 @@ func (s *Store) Generate(ctx context.Context, g GenerateOptions, progress func(s
 	}
 	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
 	// Random-order index inserts (teams, citizens) need the index pages in
-	// memory: a 512 MB cache for the load instead of 16 MB.
+	// memory: a 512 MB cache for the load instead of the writer's 16 MB.
 	if _, err := s.write.ExecContext(ctx, `PRAGMA cache_size = -524288`); err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -16000`)
+	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA `+writerCacheSize)
 	gen := &generator{s: s, ctx: ctx, g: g, rng: rand.New(rand.NewPCG(g.Seed, 0x70505)), now: ts(s.now()), hash: hash, progress: progress}
 	defer func() {
 		if gen.tx != nil {
