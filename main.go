@@ -77,13 +77,13 @@ func (c *Config) logFlag(fs *flag.FlagSet) {
 
 // citizenKeyFlag binds --citizen-key, for the commands that hash citizen numbers.
 func (c *Config) citizenKeyFlag(fs *flag.FlagSet) {
-	fs.StringVar(&c.CitizenKey, "citizen-key", "", "secret for citizen reference hashes, ≥ 32 characters; generated and stored in the database when empty")
+	fs.StringVar(&c.CitizenKey, "citizen-key", "", "secret for citizen reference hashes, ≥ 32 characters; when empty, generated into the key file beside the database (DB.keys, mode 0600; backup never copies it)")
 }
 
 // serveFlags binds what a running server needs (serve and demo).
 func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "JWT signing secret, ≥ 32 characters; generated and stored in the database when empty")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "JWT signing secret, ≥ 32 characters; when empty, generated into the key file beside the database (DB.keys)")
 	c.citizenKeyFlag(fs)
 	c.logFlag(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")

@@ -32,7 +32,9 @@ func TestPushAbandonedByClientIsCommittedOnceAndRetried(t *testing.T) {
 	// only. (Under -cpu 1 they used to start late, wait for the lock in the
 	// push's place, and the client gave up before the push arrived.)
 	<-e.srv.jobsRan
-	e.store.FlushDeviceActivity(ctx)
+	if _, err := e.store.FlushDeviceActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
 	lockDB, err := sql.Open("sqlite", "file:"+e.store.Path()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)

@@ -69,9 +69,7 @@ func (c *checkpointer) loop() {
 }
 
 func (c *checkpointer) checkpoint() {
-	var busy, frames, copied int
-	err := c.db.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
-	if err != nil {
+	if _, err := c.db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
 		c.log.Warn("checkpoint failed", "err", err)
 	}
 }

@@ -113,16 +113,15 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		sync,
 		"wal_autocheckpoint(0)", // checkpoints run beside the writer (checkpoint.go)
 		// The one writer gets a larger cache (set after the common 2 MB),
-		// and never spills it: a group of pushes dirties thousands of
-		// pages across the indexes (row ids are random UUIDs), and a full
-		// cache wrote them to the WAL mid-transaction and read them back:
-		// a third of the writer's time in the 1M-log push benchmark was
-		// pwrite and pread. The cache may now grow past 16 MB for a big
-		// group until its commit, and spills only past 64 MB (16,384
-		// pages: a bound for migrations and other big transactions).
-		// Measured in the same runs: 16-18% of the plain insert's rows/s
-		// with the spill at 16 MB, 21% without; a 64 MB cache gained less
-		// and cost 100 MiB of RSS in the morning storm.
+		// and spills it late: a group of pushes dirties thousands of pages
+		// across the indexes (row ids are random UUIDs), and a full 16 MB
+		// cache wrote them to the WAL mid-transaction and read them back
+		// (a third of the writer's time in the 1M-log push benchmark was
+		// that pwrite and pread). The cache now grows past 16 MB for a big
+		// group until its commit and spills only past 64 MB (16,384 pages:
+		// a bound for migrations and other big transactions). Same-run
+		// ratios to the plain insert: 16-18% spilling at 16 MB, 19-21%
+		// now; a 64 MB cache gained less and cost 100 MiB of RSS.
 		writerCacheSize, "cache_spill(16384)",
 	), "immediate")
 	readDSN := dsn(path, append(common,
