@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -17,7 +16,7 @@ import (
 //	go test ./store -run '^$' -bench PublishProvince -benchtime 5x
 func BenchmarkPublishProvince(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "toso.db"), Options{})
+	s, err := Open(ctx, testDB(b, "toso.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ func newAnnEnv(t *testing.T) *annEnv {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	e := &annEnv{clock: &now}
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "toso.db"), Options{Now: func() time.Time { return *e.clock }})
+	s, err := Open(ctx, testDB(t, "toso.db"), Options{Now: func() time.Time { return *e.clock }})
 	if err != nil {
 		t.Fatal(err)
 	}

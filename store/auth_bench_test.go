@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -16,7 +15,7 @@ import (
 func authBenchProvince(b *testing.B) (*Store, []*Session) {
 	b.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	s, err := Open(ctx, testDB(b, "bench.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

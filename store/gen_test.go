@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,7 +13,7 @@ import (
 // phones digests that match its rows.
 func TestGenerateMatchesBruteForce(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{})
+	s, err := Open(ctx, testDB(t, "g.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

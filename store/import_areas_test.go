@@ -14,7 +14,7 @@ import (
 
 func openTestStore(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "toso.db"), Options{})
+	s, err := Open(context.Background(), testDB(t, "toso.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,12 @@ func migrations() ([]migration, error) {
 
 // migrate applies every embedded migration above PRAGMA user_version, each in
 // its own transaction together with the version bump.
+//
+// A new migration here needs a PostgreSQL twin in store/pg (the next
+// number there reaches the same schema version; see pgMigrations), written
+// in PostgreSQL's types: PostgreSQL databases start from pg/0001_baseline.sql
+// (schema version 14) and never run these files. Open on PostgreSQL fails
+// while the twin is missing.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
@@ -78,8 +84,12 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // SchemaVersion is the number of the last applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	q := `PRAGMA user_version`
+	if s.pg {
+		q = `SELECT version FROM schema_version WHERE id = 1`
+	}
 	var v int
-	err := s.read.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
+	err := s.read.QueryRowContext(ctx, q).Scan(&v)
 	return v, err
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -30,7 +29,7 @@ func TestFold(t *testing.T) {
 // query, including rows written without the folded column (filled at Open).
 func TestNameSearchFoldsCaseAndDiacritics(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "toso.db")
+	path := testDB(t, "toso.db")
 	s, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)

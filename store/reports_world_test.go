@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -45,7 +44,7 @@ var worldNow = time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
 func newReportWorld(t *testing.T, seed uint64) *reportWorld {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "toso.db"), Options{Now: func() time.Time { return worldNow },
+	s, err := Open(ctx, testDB(t, "toso.db"), Options{Now: func() time.Time { return worldNow },
 		CitizenKey: "k-0123456789abcdef0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite store/schema.sql from the migra
 // migrations are history, this is what is. `go test ./store -update`
 // rewrites it; the test fails while it is stale.
 func TestSchemaSnapshot(t *testing.T) {
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "schema.db"), Options{})
+	s, err := Open(context.Background(), testDB(t, "schema.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"testing"
 )
 
@@ -15,7 +14,7 @@ import (
 // away with a rollback.
 func TestStmtCache(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "cache.db"), Options{})
+	s, err := Open(ctx, testDB(t, "cache.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,5 @@
-// Package store keeps Toso's data in SQLite: one write connection, a read pool,
+// Package store keeps Toso's data in SQLite, or in PostgreSQL given a
+// postgres:// URL (engine_pg.go): one write connection, a read pool,
 // embedded numbered migrations, and one file per noun.
 package store
 
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"time"
 
 	"modernc.org/sqlite"
@@ -35,6 +37,7 @@ type Store struct {
 	write *sql.DB
 	read  *sql.DB
 	path  string
+	pg    bool // PostgreSQL (engine_pg.go), else SQLite
 	now   func() time.Time
 
 	hashSlots chan struct{} // caps concurrent password hashes (memory)
@@ -92,6 +95,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if isPostgres(path) {
+		return openPG(ctx, path, opt)
 	}
 	common := []string{
 		"busy_timeout(10000)", // first: wait for locks instead of failing with SQLITE_BUSY
@@ -171,8 +177,16 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(opt.ReadConns)
 	r.SetMaxIdleConns(opt.ReadConns)
 	s.read = r
-	s.rstmts = newStmtCache(r)
+	return s.start(ctx, opt)
+}
+
+// start finishes Open on either engine once both pools are open and the
+// schema is migrated: the writer, the citizen key, the sync registry, and
+// the fold of what an older binary left unfolded.
+func (s *Store) start(ctx context.Context, opt Options) (*Store, error) {
+	s.rstmts = newStmtCache(s.read)
 	s.w = newWriter(s, opt.Logger)
+	var err error
 	if s.citizenKey, err = s.openCitizenKey(ctx, opt.CitizenKey); err != nil {
 		s.Close()
 		return nil, err
@@ -240,10 +254,16 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) ReadStats() sql.DBStats  { return s.read.Stats() }
 func (s *Store) WriteStats() sql.DBStats { return s.write.Stats() }
 
+// ErrBackupPG: Toso does not back up PostgreSQL itself.
+var ErrBackupPG = errors.New("backup: Toso backs up SQLite only; back up PostgreSQL with pg_dump")
+
 // Backup writes a consistent copy of the live database to dest with VACUUM
 // INTO: one read transaction, so it never restarts under a live writer (the
-// incremental backup API does).
+// incremental backup API does). On PostgreSQL it returns ErrBackupPG.
 func (s *Store) Backup(ctx context.Context, dest string) error {
+	if s.pg {
+		return ErrBackupPG
+	}
 	conn, err := s.read.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -262,6 +282,7 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 
 // isConstraint reports whether err is an SQLite constraint violation of the
 // given extended code (for example sqlite3.SQLITE_CONSTRAINT_UNIQUE).
+// PostgreSQL's errors are classified by SQLSTATE (pgCode) beside it.
 func isConstraint(err error, code int) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code() == code
@@ -269,18 +290,26 @@ func isConstraint(err error, code int) bool {
 
 func isUnique(err error) bool {
 	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) ||
-		isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+		isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) || pgCode(err) == pgUniqueViolation
 }
 
 // isBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED (any extended
-// code): a temporary fault.
+// code), or PostgreSQL's serialization failure, deadlock or lock not
+// available: a temporary fault.
 func isBusy(err error) bool {
 	var se *sqlite.Error
-	return errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED)
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED
+	}
+	switch pgCode(err) {
+	case pgSerialization, pgDeadlock, pgLockNotAvailable:
+		return true
+	}
+	return false
 }
 
 func isForeignKey(err error) bool {
-	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY)
+	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) || pgCode(err) == pgForeignKeyViolation
 }
 
 // tx runs fn in a write transaction: a job of the writer, which commits it
@@ -309,7 +338,7 @@ func (s *Store) soloTx(ctx context.Context, fn func(ctx context.Context, tx *sql
 // before the writer starts.
 func (s *Store) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer s.wstmts.fill(ctx) // after the transaction ends: it holds the one connection
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
@@ -320,10 +349,26 @@ func (s *Store) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// beginWrite begins a write transaction on the write pool. On PostgreSQL it
+// first takes the write lock, so the write transactions of several processes
+// serialize too (engine_pg.go).
+func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil || !s.pg {
+		return tx, err
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(pgWriteLock)+`)`); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
+}
+
 // checkErr turns CHECK and NOT NULL failures into ErrInvalid: input that
 // passed validation but not the schema is still the caller's mistake.
 func checkErr(err error) error {
-	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_CHECK) || isConstraint(err, sqlite3.SQLITE_CONSTRAINT_NOTNULL) {
+	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_CHECK) || isConstraint(err, sqlite3.SQLITE_CONSTRAINT_NOTNULL) ||
+		pgCode(err) == pgCheckViolation || pgCode(err) == pgNotNullViolation {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return err

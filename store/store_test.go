@@ -13,7 +13,7 @@ import (
 
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "toso.db"), Options{})
+	s, err := Open(context.Background(), testDB(t, "toso.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func openTest(t *testing.T) *Store {
 
 func TestMigrateIsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "toso.db")
+	path := testDB(t, "toso.db")
 	for i := 0; i < 2; i++ {
 		s, err := Open(ctx, path, Options{})
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +46,7 @@ func newHealthWorld(t *testing.T) *healthWorld {
 	t.Helper()
 	w := &healthWorld{t: t, ctx: context.Background(), now: time.Date(2026, 11, 2, 1, 0, 0, 0, time.UTC),
 		areas: map[string]*Area{}, teams: map[string]*Team{}, actors: map[string]Actor{}, mids: map[string]int64{}}
-	s, err := Open(w.ctx, filepath.Join(t.TempDir(), "toso.db"), Options{Now: w.clock, CitizenKey: "k-0123456789abcdef0123456789abcdef"})
+	s, err := Open(w.ctx, testDB(t, "toso.db"), Options{Now: w.clock, CitizenKey: "k-0123456789abcdef0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ func (c *steppingClock) now() time.Time {
 func syncFixture(t testing.TB, now func() time.Time) (*Store, Actor) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "toso.db"), Options{Now: now, CitizenKey: "k-0123456789abcdef0123456789abcdef"})
+	s, err := Open(ctx, testDB(t, "toso.db"), Options{Now: now, CitizenKey: "k-0123456789abcdef0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -266,7 +266,7 @@ func (w *writer) run(jobs []*writeJob, start time.Time) (ran []*writeJob, next i
 	s := w.s
 	defer s.wstmts.fill(context.Background()) // after the transaction: it holds the one connection
 	ctx := context.Background()
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		for _, j := range jobs {
 			if j.state.Load() == jobRunning || j.state.CompareAndSwap(jobQueued, jobRunning) {
@@ -309,7 +309,7 @@ func (w *writer) run(jobs []*writeJob, start time.Time) (ran []*writeJob, next i
 func (w *writer) alone(j *writeJob, ctx context.Context) error {
 	s := w.s
 	defer s.wstmts.fill(context.Background())
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}

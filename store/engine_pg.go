@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// PostgreSQL, the second engine (issue 17). Open takes a postgres:// or
+// postgresql:// URL for it; any other path stays SQLite. The store's SQL is
+// shared: the toso-pgx driver (engine_pg_driver.go) takes SQLite's
+// placeholders and values, pg/compat.sql gives PostgreSQL the SQLite
+// functions the SQL calls, and what still differs per engine is here (pools,
+// schema, locks, errors) and in the SQLite half of store.go.
+//
+// Several writers. Inside one process the writer (writer.go) runs one write
+// transaction at a time. Several Toso processes may serve one PostgreSQL
+// database, so every write transaction first takes one transaction-scoped
+// advisory lock (pgWriteLock): writes of all processes serialize as they do
+// in one, and seq order stays commit order, which the sync cursors rest on
+// (a row given seq 101 cannot commit after a row with seq 102 was pulled). A
+// lock per province, so provinces write in parallel, is the next step
+// (issue 17, item 2); it needs every write to know its province first.
+
+//go:embed pg/*.sql
+var pgFiles embed.FS
+
+// pgWriteLock and pgSchemaLock are the advisory lock keys: every write
+// transaction, and migrations (which also take the write lock).
+const (
+	pgWriteLock  = 0x70736f74 // "tosp"
+	pgSchemaLock = 0x73736f74 // "toss"
+)
+
+// isPostgres reports whether path names a PostgreSQL database.
+func isPostgres(path string) bool {
+	return strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
+}
+
+// pgDSN sets the connection parameters the store relies on: UTC session
+// time (compat.sql's date() is declared immutable on that ground) and, for
+// the read pool, read-only transactions (SQLite's query_only).
+func pgDSN(raw string, readOnly bool) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("timezone", "UTC")
+	if readOnly {
+		q.Set("default_transaction_read_only", "on")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// openPG opens the two pools on PostgreSQL and migrates. The write pool
+// keeps one connection, as on SQLite: the writer runs one transaction at a
+// time anyway, and the statement cache (stmtcache.go) counts on it.
+func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
+	open := func(readOnly bool) (*sql.DB, error) {
+		dsn, err := pgDSN(raw, readOnly)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		c, err := pgDriver{}.OpenConnector(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db := sql.OpenDB(c)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		return db, nil
+	}
+	w, err := open(false)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	s := &Store{write: w, path: raw, pg: true, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
+		activity: newActivityRecorder(), argon: argonOWASP}
+	if opt.Simulation {
+		s.argon = argonSimulation
+	}
+	if err := s.migratePG(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := open(true)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(opt.ReadConns)
+	r.SetMaxIdleConns(opt.ReadConns)
+	s.read = r
+	return s.start(ctx, opt)
+}
+
+// pgMigrations are the numbered files of pg/ (compat.sql aside). The first,
+// the baseline, reaches the schema version of the SQLite migrations it was
+// translated from (pgBaselineVersion); each later one reaches one more, and
+// twins the SQLite migration of that number.
+const pgBaselineVersion = 14
+
+func pgMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(pgFiles, "pg")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			continue // compat.sql
+		}
+		b, err := pgFiles.ReadFile("pg/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: pgBaselineVersion + n - 1, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != pgBaselineVersion+i {
+			return nil, fmt.Errorf("postgres migration %s: expected number %d", m.name, i+1)
+		}
+	}
+	if len(ms) == 0 || ms[len(ms)-1].version != LatestSchema() {
+		return nil, fmt.Errorf("postgres migrations reach schema version %d, SQLite's %d: each SQLite migration needs a twin in store/pg",
+			pgBaselineVersion+len(ms)-1, LatestSchema())
+	}
+	return ms, nil
+}
+
+// migratePG brings a PostgreSQL database to the latest schema in one
+// transaction under the schema lock (several processes may start at once):
+// the compat functions, then the migrations above the recorded version.
+// The version lives in schema_version, PostgreSQL's PRAGMA user_version.
+func (s *Store) migratePG(ctx context.Context) error {
+	ms, err := pgMigrations()
+	if err != nil {
+		return err
+	}
+	compat, err := pgFiles.ReadFile("pg/compat.sql")
+	if err != nil {
+		return err
+	}
+	return s.directTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(pgSchemaLock)+`)`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, string(compat)); err != nil {
+			return fmt.Errorf("migrate: compat.sql: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+			id      BIGINT PRIMARY KEY CHECK (id = 1),
+			version BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		var current int
+		err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE id = 1`).Scan(&current)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if current > LatestSchema() {
+			return fmt.Errorf("migrate: database is at version %d, this binary knows %d: refusing to run an older binary", current, LatestSchema())
+		}
+		for _, m := range ms {
+			if m.version <= current {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("postgres migration %s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (id, version) VALUES (1, ?)
+				ON CONFLICT (id) DO UPDATE SET version = excluded.version`, m.version); err != nil {
+				return fmt.Errorf("postgres migration %s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// pgCode is the SQLSTATE of a PostgreSQL error, "" for any other error.
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// The SQLSTATEs the store classifies (isUnique, isForeignKey, checkErr,
+// isBusy in store.go).
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+	pgCheckViolation      = "23514"
+	pgNotNullViolation    = "23502"
+	pgSerialization       = "40001"
+	pgDeadlock            = "40P01"
+	pgLockNotAvailable    = "55P03"
+)

@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// The toso-pgx database/sql driver: pgx's stdlib driver with SQLite's
+// dialect of parameters and values, so the store's SQL and its arguments stay
+// one set for both engines. On every Prepare, Query and Exec it rewrites
+// SQLite's placeholders (? and ?N) into PostgreSQL's ($N) and a few SQLite
+// function names into their PostgreSQL twins (pgRenames); on every argument it
+// turns what modernc's driver stored one way and pgx would send another into
+// the SQLite form (see pgArg). What cannot be renamed lives in pg/compat.sql.
+
+// Open on PostgreSQL builds its pools with sql.OpenDB(pgConnector), so the
+// driver needs no global registration.
+type pgDriver struct{}
+
+func (pgDriver) Open(name string) (driver.Conn, error) {
+	c, err := pgDriver{}.OpenConnector(name)
+	if err != nil {
+		return nil, err
+	}
+	return c.Connect(context.Background())
+}
+
+func (pgDriver) OpenConnector(name string) (driver.Connector, error) {
+	c, err := stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(name)
+	if err != nil {
+		return nil, err
+	}
+	return pgConnector{c}, nil
+}
+
+type pgConnector struct{ base driver.Connector }
+
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pgConn{conn.(*stdlib.Conn)}, nil
+}
+
+func (pgConnector) Driver() driver.Driver { return pgDriver{} }
+
+// pgConn is pgx's connection with the SQL rewritten on the way in.
+type pgConn struct{ *stdlib.Conn }
+
+func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(context.Background(), pgSQL(query))
+}
+
+func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, pgSQL(query))
+}
+
+func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.Conn.ExecContext(ctx, pgSQL(query), args)
+}
+
+func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.QueryContext(ctx, pgSQL(query), args)
+}
+
+// CheckNamedValue converts each argument (database/sql calls it for
+// statements and direct queries alike, before the driver sees the value).
+func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	v, err := pgArg(nv.Value)
+	nv.Value = v
+	return err
+}
+
+// pgArg converts a Go argument to what SQLite's driver would have stored:
+// a bool is the integer 0 or 1 (the schema keeps booleans as 0/1 BIGINT,
+// and PostgreSQL will not compare a boolean with an integer); a time.Time is
+// the text modernc writes for it (times are columns of ISO text; the store
+// formats its own with ts, this is for a time passed as is). A
+// driver.Valuer is asked for its value first, so sql.NullBool and friends
+// convert the same way.
+func pgArg(v any) (any, error) {
+	if vr, ok := v.(driver.Valuer); ok {
+		var err error
+		if v, err = vr.Value(); err != nil {
+			return nil, err
+		}
+	}
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case time.Time:
+		return x.Format("2006-01-02 15:04:05.999999999-07:00"), nil
+	}
+	return v, nil
+}
+
+// pgRenames are SQLite functions whose PostgreSQL twin takes the same
+// arguments under another name; compat.sql cannot define them because
+// PL/pgSQL has no variadic function over arguments of mixed types.
+var pgRenames = map[string]string{
+	"json_object": "json_build_object",
+}
+
+var pgSQLCache sync.Map // SQLite SQL → PostgreSQL SQL
+
+// pgSQL rewrites one statement of SQLite SQL for PostgreSQL, from the cache.
+func pgSQL(q string) string {
+	if v, ok := pgSQLCache.Load(q); ok {
+		return v.(string)
+	}
+	out := rewritePG(q)
+	pgSQLCache.Store(q, out)
+	return out
+}
+
+// rewritePG turns ? and ?N into $N (a bare ? numbers itself one past the
+// largest number so far, as SQLite does) and renames pgRenames' functions,
+// outside string literals, quoted identifiers and comments.
+func rewritePG(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	maxN := 0
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(q) {
+				if q[j] == c {
+					if j+1 < len(q) && q[j+1] == c { // doubled quote inside
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			j = min(j+1, len(q))
+			b.WriteString(q[i:j])
+			i = j
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			j := strings.IndexByte(q[i:], '\n')
+			if j < 0 {
+				j = len(q) - i
+			}
+			b.WriteString(q[i : i+j])
+			i += j
+		case c == '/' && i+1 < len(q) && q[i+1] == '*':
+			j := strings.Index(q[i+2:], "*/")
+			end := len(q)
+			if j >= 0 {
+				end = i + 2 + j + 2
+			}
+			b.WriteString(q[i:end])
+			i = end
+		case c == '?':
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			n := maxN + 1
+			if j > i+1 {
+				n, _ = strconv.Atoi(q[i+1 : j])
+			}
+			maxN = max(maxN, n)
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			i = j
+		case isIdentStart(c):
+			j := i + 1
+			for j < len(q) && (isIdentStart(q[j]) || q[j] >= '0' && q[j] <= '9') {
+				j++
+			}
+			word := q[i:j]
+			if to, ok := pgRenames[strings.ToLower(word)]; ok && j < len(q) && q[j] == '(' {
+				word = to
+			}
+			b.WriteString(word)
+			i = j
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
