@@ -66,7 +66,7 @@ const recipientsSQL = `
 	FROM users u
 	LEFT JOIN teams t ON t.id = u.team_id
 	JOIN areas a ON a.id = COALESCE(u.area_id, t.area_id)
-	WHERE u.active AND COALESCE(t.active, 1)
+	WHERE u.active = 1 AND COALESCE(t.active, 1) = 1
 	AND EXISTS (SELECT 1 FROM json_each(?1) r WHERE a.path >= r.value ->> 0 AND a.path < r.value ->> 1)
 	AND (json_array_length(?2) = 0 OR u.role IN (SELECT value FROM json_each(?2)))
 	AND (json_array_length(?3) = 0 OR u.team_id IN (SELECT value FROM json_each(?3)))`

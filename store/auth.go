@@ -240,7 +240,7 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 		}
 		var active bool
 		err = s.wstmts.queryRow(ctx, tx, `
-			SELECT u.active AND COALESCE(t.active, 1) FROM users u LEFT JOIN teams t ON t.id = u.team_id
+			SELECT u.active = 1 AND COALESCE(t.active, 1) = 1 FROM users u LEFT JOIN teams t ON t.id = u.team_id
 			WHERE u.id = ?`, r.userID).Scan(&active)
 		if err != nil {
 			return fmt.Errorf("refresh: user %d: %w", r.userID, err)

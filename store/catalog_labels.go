@@ -29,9 +29,9 @@ func (s *Store) Catalog(ctx context.Context) (*Catalog, error) {
 		into *[]Label
 		sql  string
 	}{
-		{&c.Services, `SELECT code, label_vi, label_en, '' FROM services WHERE active ORDER BY sort, code`},
-		{&c.Barriers, `SELECT code, label_vi, label_en, '' FROM barriers WHERE active ORDER BY sort, code`},
-		{&c.Indicators, `SELECT code, label_vi, label_en, kind FROM indicators WHERE active ORDER BY sort, code`},
+		{&c.Services, `SELECT code, label_vi, label_en, '' FROM services WHERE active = 1 ORDER BY sort, code`},
+		{&c.Barriers, `SELECT code, label_vi, label_en, '' FROM barriers WHERE active = 1 ORDER BY sort, code`},
+		{&c.Indicators, `SELECT code, label_vi, label_en, kind FROM indicators WHERE active = 1 ORDER BY sort, code`},
 	} {
 		rows, err := s.read.QueryContext(ctx, q.sql)
 		if err != nil {

@@ -293,11 +293,11 @@ func (s *Store) CompletionFigures(ctx context.Context, a Actor, areaID int64, fr
 	lo, hi := subtreeRange(ar.Path)
 	var c Completions
 	err = s.read.QueryRowContext(ctx, `SELECT count(*), COALESCE(sum(h), 0), count(DISTINCT ref),
-			count(DISTINCT CASE WHEN h THEN ref END)
+			count(DISTINCT CASE WHEN h = 1 THEN ref END)
 		FROM (SELECT c.citizen_ref AS ref,
-				EXISTS (SELECT 1 FROM assistance_logs l WHERE l.citizen_ref = c.citizen_ref AND l.deleted = 0) AS h
+				CASE WHEN EXISTS (SELECT 1 FROM assistance_logs l WHERE l.citizen_ref = c.citizen_ref AND l.deleted = 0) THEN 1 ELSE 0 END AS h
 			FROM areas a JOIN course_completions c ON c.area_id = a.id
-			WHERE a.path >= ? AND a.path < ? AND c.completed_on BETWEEN ? AND ?)`, lo, hi, from, to).
+			WHERE a.path >= ? AND a.path < ? AND c.completed_on BETWEEN ? AND ?) x`, lo, hi, from, to).
 		Scan(&c.Completions, &c.Helped, &c.Completers, &c.HelpedCompleters)
 	if err != nil {
 		return nil, fmt.Errorf("completions: %w", err)

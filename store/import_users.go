@@ -371,7 +371,7 @@ func (s *Store) findTeam(ctx context.Context, a Actor, cell, areaCode string, ca
 	lo, hi := subtreeRange(root)
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT t.id, t.name FROM teams t JOIN areas a ON a.id = t.area_id
-		WHERE a.path >= ? AND a.path < ? AND t.active`, lo, hi)
+		WHERE a.path >= ? AND a.path < ? AND t.active = 1`, lo, hi)
 	if err != nil {
 		return ref, fmt.Errorf("import users: teams: %w", err)
 	}

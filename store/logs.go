@@ -53,7 +53,7 @@ func logTable() *syncTable {
 }
 
 // jbool renders a 0/1 column as a JSON boolean inside json_object.
-func jbool(col string) string { return `json(CASE WHEN ` + col + ` THEN 'true' ELSE 'false' END)` }
+func jbool(col string) string { return `json(CASE WHEN ` + col + ` = 1 THEN 'true' ELSE 'false' END)` }
 
 func parseLog(s *Store, m *Mutation, c *catalog, now time.Time) (any, *Result) {
 	var f logFields

@@ -188,7 +188,7 @@ func (s *Store) loadActor(ctx context.Context, userID int64, deviceID, sessionID
 		live   bool
 	)
 	err := s.rstmts.queryRowPool(ctx, `
-		SELECT u.role, u.team_id, COALESCE(u.area_id, t.area_id), a.path, u.active AND COALESCE(t.active, 1),
+		SELECT u.role, u.team_id, COALESCE(u.area_id, t.area_id), a.path, u.active = 1 AND COALESCE(t.active, 1) = 1,
 			? = '' OR EXISTS (SELECT 1 FROM refresh_tokens r -- "+": search by family (a few rows), not by user
 				WHERE r.family_id = ? AND +r.user_id = u.id AND r.device_id = ? AND r.revoked_at IS NULL)
 		FROM users u

@@ -496,7 +496,7 @@ type teamEntry struct {
 func reportTeams(ctx context.Context, tx *sql.Tx, path string, only int64) (map[int64]*teamEntry, error) {
 	lo, hi := subtreeRange(path)
 	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.name, t.area_id, a.path, t.active, a.population,
-		(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead')),
+		(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active = 1 AND u.role IN ('member', 'team_lead')),
 		COALESCE((SELECT l.day FROM team_last_active l WHERE l.team_id = t.id), '')
 		FROM teams t JOIN areas a ON a.id = t.area_id
 		WHERE a.path >= ? AND a.path < ? AND (? = 0 OR t.id = ?)`, lo, hi, only, only)

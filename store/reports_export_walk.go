@@ -126,7 +126,7 @@ type upTeam struct {
 func (w *upwardWalk) teams(path string) ([]upTeam, error) {
 	lo, hi := subtreeRange(path)
 	rows, err := w.tx.QueryContext(w.ctx, `SELECT t.area_id, a.path, t.active,
-			(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead'))
+			(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active = 1 AND u.role IN ('member', 'team_lead'))
 		FROM areas a JOIN teams t ON t.area_id = a.id WHERE a.path >= ? AND a.path < ?`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("upward teams: %w", err)
@@ -274,8 +274,8 @@ func (w *upwardWalk) directGroup(x *Area, into *upwardSum) error {
 	// The teams placed on x itself (x is never inside a former unit: those
 	// are walked as formerGroup).
 	err = w.tx.QueryRowContext(w.ctx, `SELECT count(*), COALESCE(sum(m), 0) FROM (SELECT t.active AS active,
-			(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active AND u.role IN ('member', 'team_lead')) AS m
-		FROM teams t WHERE t.area_id = ?) WHERE active OR m > 0`, x.ID).Scan(&r.Teams, &r.Members)
+			(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active = 1 AND u.role IN ('member', 'team_lead')) AS m
+		FROM teams t WHERE t.area_id = ?) WHERE active = 1 OR m > 0`, x.ID).Scan(&r.Teams, &r.Members)
 	if err != nil {
 		return fmt.Errorf("upward teams: %w", err)
 	}

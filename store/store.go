@@ -364,6 +364,28 @@ func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
 	return tx, nil
 }
 
+// guard runs fn, a statement whose failure the caller handles and then goes
+// on in tx, inside a savepoint on PostgreSQL, where a failed statement
+// otherwise aborts the whole transaction. On SQLite a failed statement
+// undoes only itself, so fn runs as is (a savepoint costs a journal there).
+func (s *Store) guard(ctx context.Context, tx *sql.Tx, fn func() error) error {
+	if !s.pg {
+		return fn()
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT guard`); err != nil {
+		return err
+	}
+	err := fn()
+	undo := `RELEASE SAVEPOINT guard`
+	if err != nil {
+		undo = `ROLLBACK TO SAVEPOINT guard`
+	}
+	if _, uerr := tx.ExecContext(ctx, undo); uerr != nil {
+		return errors.Join(err, uerr)
+	}
+	return err
+}
+
 // checkErr turns CHECK and NOT NULL failures into ErrInvalid: input that
 // passed validation but not the schema is still the caller's mistake.
 func checkErr(err error) error {

@@ -221,9 +221,9 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalog, error) {
 		sql string
 		m   map[string]bool
 	}{
-		{`SELECT code FROM services WHERE active`, c.services},
-		{`SELECT code FROM barriers WHERE active`, c.barriers},
-		{`SELECT code FROM indicators WHERE active`, c.indicators},
+		{`SELECT code FROM services WHERE active = 1`, c.services},
+		{`SELECT code FROM barriers WHERE active = 1`, c.barriers},
+		{`SELECT code FROM indicators WHERE active = 1`, c.indicators},
 	} {
 		rows, err := s.read.QueryContext(ctx, q.sql)
 		if err != nil {

@@ -237,7 +237,7 @@ func (s *Store) SyncHealth(ctx context.Context, a Actor, f SyncHealthFilter) (*S
 // version is the later of what the last login and the last push said.
 const syncHealthSQL = `
 	WITH pt AS (SELECT t.id, t.name, t.area_id, ta.path FROM areas ta JOIN teams t ON t.area_id = ta.id
-		WHERE ta.path >= ?1 AND ta.path < ?2 AND t.active AND t.id > ?3 AND (?4 = 0 OR t.id = ?4)
+		WHERE ta.path >= ?1 AND ta.path < ?2 AND t.active = 1 AND t.id > ?3 AND (?4 = 0 OR t.id = ?4)
 		ORDER BY t.id LIMIT ?5)
 	SELECT pt.id, pt.name, pt.area_id, pt.path, u.id, u.name, u.role, d.id, d.platform,
 		CASE WHEN x.app_version IS NOT NULL AND (x.last_login_at IS NULL OR x.last_push_at >= x.last_login_at)
@@ -247,7 +247,7 @@ const syncHealthSQL = `
 			WHEN max(d.last_seen_at, COALESCE(d.push_token_updated_at, '')) >= ?7 THEN 'fresh' ELSE 'stale' END,
 		x.pending_mutations, x.pending_at
 	FROM pt
-	LEFT JOIN users u ON u.team_id = pt.id AND u.active AND u.role IN ('member', 'team_lead') AND (?6 = 0 OR u.id = ?6)
+	LEFT JOIN users u ON u.team_id = pt.id AND u.active = 1 AND u.role IN ('member', 'team_lead') AND (?6 = 0 OR u.id = ?6)
 	LEFT JOIN devices d ON d.user_id = u.id AND d.platform <> 'web'
 	LEFT JOIN device_activity x ON x.device_id = d.id
 	ORDER BY pt.id, u.role = 'member', u.name, u.id, d.id`

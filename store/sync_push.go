@@ -252,8 +252,11 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 	// A lone mutation needs no savepoint: every table's apply rejects
 	// before it writes, and its one write that a constraint can refuse
 	// comes first (a savepoint journals every page it changes: a third of
-	// the writer's CPU when each mutation had one).
-	atomic := len(group) > 1
+	// the writer's CPU when each mutation had one). On PostgreSQL a failed
+	// statement aborts the whole transaction, so every mutation gets one
+	// there (two round trips more each; a pre-check per table could spare
+	// them).
+	atomic := len(group) > 1 || p.s.pg
 	if atomic {
 		if err := p.exec(`SAVEPOINT push_group`); err != nil {
 			return err

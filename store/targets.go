@@ -117,7 +117,7 @@ func loadIndicatorRule(ctx context.Context, q interface {
 }, code string) (indicatorRule, error) {
 	var r indicatorRule
 	var numerator, rule string
-	err := q.QueryRowContext(ctx, `SELECT kind, numerator, denominator, rule FROM indicators WHERE code = ? AND active`, code).
+	err := q.QueryRowContext(ctx, `SELECT kind, numerator, denominator, rule FROM indicators WHERE code = ? AND active = 1`, code).
 		Scan(&r.kind, &numerator, &r.denominator, &rule)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("indicator %q: %w", code, ErrInvalid)

@@ -42,7 +42,7 @@ type TeamPatch struct {
 }
 
 const teamColumns = `t.id, t.area_id, a.path, t.name, COALESCE(t.founded_on, ''), t.founding_decision, t.active,
-	(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active), t.version, t.created_at, t.updated_at`
+	(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active = 1), t.version, t.created_at, t.updated_at`
 
 func scanTeam(sc interface{ Scan(...any) error }) (*Team, error) {
 	var t Team

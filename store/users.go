@@ -252,11 +252,13 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, a Actor, n NewUser, 
 	}
 	now := ts(s.now())
 	var id int64
-	err = tx.QueryRowContext(ctx, `
-		INSERT INTO users (phone, name, name_fold, role, team_id, area_id, gender, password_hash, version,
-			password_changed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		phone, n.Name, Fold(n.Name), n.Role, nullInt(n.TeamID), nullInt(n.AreaID), n.Gender, hash, v, now, now, now).Scan(&id)
+	err = s.guard(ctx, tx, func() error { // phoneTaken reads on after a duplicate
+		return tx.QueryRowContext(ctx, `
+			INSERT INTO users (phone, name, name_fold, role, team_id, area_id, gender, password_hash, version,
+				password_changed_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			phone, n.Name, Fold(n.Name), n.Role, nullInt(n.TeamID), nullInt(n.AreaID), n.Gender, hash, v, now, now, now).Scan(&id)
+	})
 	if isUnique(err) {
 		return 0, s.phoneTaken(ctx, tx, a, phone)
 	} else if err != nil {
