@@ -69,11 +69,13 @@ const recipientsSQL = `
 	WHERE u.active = 1 AND COALESCE(t.active, 1) = 1
 	AND EXISTS (SELECT 1 FROM json_each(?1) r WHERE a.path >= r.value ->> 0 AND a.path < r.value ->> 1)
 	AND (json_array_length(?2) = 0 OR u.role IN (SELECT value FROM json_each(?2)))
-	AND (json_array_length(?3) = 0 OR u.team_id IN (SELECT value FROM json_each(?3)))`
+	AND (json_array_length(?3) = 0 OR u.team_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?3)))`
 
-// freshTokenSQL is true for a device whose push token is worth sending to
-// (?4 is now minus TokenStaleAfter).
-const freshTokenSQL = `d.push_token IS NOT NULL AND max(d.last_seen_at, COALESCE(d.push_token_updated_at, '')) >= ?4`
+// freshToken is true for a device whose push token is worth sending to
+// (param, a placeholder such as ?4, is now minus TokenStaleAfter).
+func freshToken(param string) string {
+	return `d.push_token IS NOT NULL AND max(d.last_seen_at, COALESCE(d.push_token_updated_at, '')) >= ` + param
+}
 
 // AudienceCount is how many an audience would reach now.
 type AudienceCount struct {
@@ -97,7 +99,7 @@ func (s *Store) PreviewAudience(ctx context.Context, a Actor, au Audience) (Audi
 	err = s.read.QueryRowContext(ctx, `
 		WITH rc AS (`+recipientsSQL+`),
 		dev AS (SELECT rc.id, count(DISTINCT d.push_token) AS n FROM rc JOIN devices d ON d.user_id = rc.id
-			WHERE `+freshTokenSQL+` GROUP BY rc.id)
+			WHERE `+freshToken("?4")+` GROUP BY rc.id)
 		SELECT (SELECT count(*) FROM rc), COALESCE((SELECT sum(n) FROM dev), 0), (SELECT count(*) FROM rc) - (SELECT count(*) FROM dev)`,
 		ranges, mustJSON(au.Roles), mustJSON(au.TeamIDs), ts(s.now().Add(-TokenStaleAfter)),
 	).Scan(&c.Users, &c.Devices, &c.NoDevice)
@@ -226,9 +228,9 @@ func (s *Store) resolve(ctx context.Context, tx *sql.Tx, an *Announcement, now t
 	// statement instead of n sequence updates, still one seq per row.
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO announcement_receipts (announcement_id, user_id, area_id, role, version, created_at, updated_at)
-		SELECT ?5, rc.id, rc.area_id, rc.role, ?6 + row_number() OVER (ORDER BY rc.id), ?7, ?7
+		SELECT ?4, rc.id, rc.area_id, rc.role, ?5 + row_number() OVER (ORDER BY rc.id), ?6, ?6
 		FROM (`+recipientsSQL+`) rc`,
-		ranges, mustJSON(an.Audience.Roles), mustJSON(an.Audience.TeamIDs), nil, an.ID, v, ts(now))
+		ranges, mustJSON(an.Audience.Roles), mustJSON(an.Audience.TeamIDs), an.ID, v, ts(now))
 	if err != nil {
 		return 0, fmt.Errorf("resolve recipients of announcement %d: %w", an.ID, err)
 	}
@@ -240,11 +242,12 @@ func (s *Store) resolve(ctx context.Context, tx *sql.Tx, an *Announcement, now t
 	// token would otherwise get the push twice).
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO push_outbox (announcement_id, user_id, device_id, token, next_attempt_at, created_at, updated_at)
-		SELECT ?1, d.user_id, min(d.id), d.push_token, ?2, ?2, ?2
-		FROM announcement_receipts r JOIN devices d ON d.user_id = r.user_id
-		WHERE r.announcement_id = ?1 AND `+freshTokenSQL+`
-		GROUP BY d.push_token`,
-		an.ID, ts(now), nil, ts(now.Add(-TokenStaleAfter)))
+		SELECT ?1, d.user_id, d.id, d.push_token, ?2, ?2, ?2
+		FROM (SELECT min(d.id) AS id FROM announcement_receipts r JOIN devices d ON d.user_id = r.user_id
+			WHERE r.announcement_id = ?1 AND `+freshToken("?3")+`
+			GROUP BY d.push_token) m
+		JOIN devices d ON d.id = m.id`,
+		an.ID, ts(now), ts(now.Add(-TokenStaleAfter)))
 	if err != nil {
 		return 0, fmt.Errorf("resolve devices of announcement %d: %w", an.ID, err)
 	}

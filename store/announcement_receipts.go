@@ -107,7 +107,7 @@ func (s *Store) MarkDelivered(ctx context.Context, userID int64, announcementIDs
 	now := Truncate(s.now())
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE announcement_receipts SET delivered_at = ?1, updated_at = ?1
-			WHERE user_id = ?2 AND delivered_at IS NULL AND announcement_id IN (SELECT value FROM json_each(?3))`,
+			WHERE user_id = ?2 AND delivered_at IS NULL AND announcement_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?3))`,
 			ts(now), userID, mustJSON(announcementIDs))
 		if err != nil {
 			return fmt.Errorf("mark delivered: %w", err)
@@ -284,15 +284,18 @@ func (s *Store) ReceiptRollups(ctx context.Context, a Actor, id int64) ([]Receip
 	lo, hi := subtreeRange(a.listRoot())
 	rows, err := s.read.QueryContext(ctx, `
 		WITH push AS (
-			SELECT user_id, sum(state = 'sent') AS sent, sum(state IN ('pending', 'sending')) AS pending
+			SELECT user_id, sum(CASE WHEN state = 'sent' THEN 1 ELSE 0 END) AS sent,
+				sum(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END) AS pending
 			FROM push_outbox WHERE announcement_id = ?1 GROUP BY user_id)
-		SELECT r.area_id, ar.name, r.role, count(*), count(r.delivered_at), count(r.read_at), count(r.acked_at),
-			COALESCE(sum(p.sent > 0), 0), COALESCE(sum(p.sent = 0 AND p.pending = 0), 0), sum(p.user_id IS NULL)
+		SELECT ar.id, ar.name, r.role, count(*), count(r.delivered_at), count(r.read_at), count(r.acked_at),
+			COALESCE(sum(CASE WHEN p.sent > 0 THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN p.sent = 0 AND p.pending = 0 THEN 1 ELSE 0 END), 0),
+			sum(CASE WHEN p.user_id IS NULL THEN 1 ELSE 0 END)
 		FROM announcement_receipts r
 		JOIN areas ar ON ar.id = r.area_id
 		LEFT JOIN push p ON p.user_id = r.user_id
 		WHERE r.announcement_id = ?1 AND ar.path >= ?2 AND ar.path < ?3
-		GROUP BY r.area_id, r.role
+		GROUP BY ar.id, r.role
 		ORDER BY ar.path, r.role`, an.ID, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("receipts of announcement %d: %w", id, err)

@@ -93,7 +93,7 @@ func commonPath(paths []string) string {
 // but looks every receipt up again for its times (a province of 25,646
 // recipients: 97 → 53 ms, BenchmarkCoordReceiptsProvince).
 const receiptsByAreaSQL = `
-	WITH g AS (SELECT area_id, count(*) AS n, count(delivered_at) AS d, count(read_at) AS rd, count(acked_at) AS ak
+	WITH g AS (SELECT +area_id AS area_id, count(*) AS n, count(delivered_at) AS d, count(read_at) AS rd, count(acked_at) AS ak
 		FROM announcement_receipts WHERE announcement_id = ?1 AND (?2 = '' OR role = ?2) GROUP BY +area_id)
 	SELECT a.path, g.n, g.d, g.rd, g.ak FROM g JOIN areas a ON a.id = g.area_id WHERE a.path >= ?3 AND a.path < ?4`
 
@@ -102,12 +102,13 @@ const receiptsByAreaSQL = `
 // one's receipts through the (announcement, area, role) index, instead of
 // every receipt of a province-wide announcement (a commune of the
 // province above: 25 → 0.4 ms). Without statistics SQLite picks the other
-// order, hence CROSS JOIN and INDEXED BY.
+// order, hence CROSS JOIN and INDEXED BY (the join's condition stands in the
+// WHERE: PostgreSQL takes no ON after CROSS JOIN).
 const receiptsUnderAreaSQL = `
 	SELECT a.path, count(*), count(r.delivered_at), count(r.read_at), count(r.acked_at)
 	FROM areas a CROSS JOIN announcement_receipts r INDEXED BY announcement_receipts_rollup
-		ON r.announcement_id = ?1 AND r.area_id = a.id
-	WHERE a.path >= ?3 AND a.path < ?4 AND (?2 = '' OR r.role = ?2)
+	WHERE r.announcement_id = ?1 AND r.area_id = a.id
+		AND a.path >= ?3 AND a.path < ?4 AND (?2 = '' OR r.role = ?2)
 	GROUP BY a.path`
 
 // ReceiptsByArea rolls up an announcement's receipts under an area (0: the
@@ -166,7 +167,7 @@ func (s *Store) ReceiptsByArea(ctx context.Context, a Actor, id, areaID int64, r
 		for id := range below {
 			ids = append(ids, id)
 		}
-		rows, err := s.read.QueryContext(ctx, `SELECT `+areaColumns+` FROM areas WHERE id IN (SELECT value FROM json_each(?))`, mustJSON(ids))
+		rows, err := s.read.QueryContext(ctx, `SELECT `+areaColumns+` FROM areas WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))`, mustJSON(ids))
 		if err != nil {
 			return nil, fmt.Errorf("receipts of announcement %d: %w", id, err)
 		}

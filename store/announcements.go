@@ -131,7 +131,7 @@ func (s *Store) announcement(ctx context.Context, q querier, id int64) (*Announc
 	if err != nil {
 		return nil, fmt.Errorf("announcement %d author: %w", id, err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT path FROM areas WHERE id IN (SELECT value FROM json_each(?)) ORDER BY path`,
+	rows, err := q.QueryContext(ctx, `SELECT path FROM areas WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) ORDER BY path`,
 		mustJSON(an.Audience.AreaIDs))
 	if err != nil {
 		return nil, fmt.Errorf("announcement %d targets: %w", id, err)
@@ -183,8 +183,8 @@ func (s *Store) Announcements(ctx context.Context, a Actor, f AnnouncementFilter
 	// or the scope inside a target.
 	rows, err := s.read.QueryContext(ctx, `SELECT `+announcementColumns+` FROM announcements an
 		WHERE an.id < ? AND (? = '' OR an.status = ?)
-		AND (? OR an.author_id = ? OR EXISTS (
-			SELECT 1 FROM json_each(an.audience, '$.area_ids') j JOIN areas ar ON ar.id = j.value
+		AND (? = 1 OR an.author_id = ? OR EXISTS (
+			SELECT 1 FROM json_each(an.audience, '$.area_ids') j JOIN areas ar ON ar.id = CAST(j.value AS BIGINT)
 			WHERE (ar.path >= ? AND ar.path < ?) OR substr(?, 1, length(ar.path)) = ar.path))
 		ORDER BY an.id DESC LIMIT ?`,
 		after, f.Status, f.Status, a.IsAdmin(), a.UserID, lo, hi, a.listRoot(), clampLimit(f.Limit))

@@ -35,7 +35,7 @@ func attendeeTable() *syncTable {
 			'age_band', r.age_band, 'minority', ` + jbool("r.minority") + `, 'disability', ` + jbool("r.disability") + `,
 			'removed', ` + jbool("r.removed") + `, 'version', r.version, 'updated_at', r.updated_at)`,
 		pullFrom: `session_attendees r`,
-		live:     `1`,
+		live:     `true`,
 		parse:    parseAttendee,
 		apply:    applyAttendee,
 		versionSQL: `SELECT version FROM session_attendees

@@ -11,7 +11,7 @@ func servicesTable() *syncTable {
 			'active', ` + jbool("r.active") + `, 'version', r.version)`,
 		pullFrom: `services r`,
 		idCol:    `r.code`,
-		live:     `1`,
+		live:     `true`,
 	}
 }
 
@@ -30,7 +30,7 @@ func indicatorsTable() *syncTable {
 			'active', ` + jbool("r.active") + `, 'version', r.version)`,
 		pullFrom: `indicators r`,
 		idCol:    `r.code`,
-		live:     `1`,
+		live:     `true`,
 	}
 }
 
@@ -45,7 +45,7 @@ func areasTable() *syncTable {
 			'valid_from', r.valid_from, 'valid_to', r.valid_to, 'population', r.population, 'adults', r.adults,
 			'working_age', r.working_age, 'households', r.households, 'version', r.version)`,
 		pullFrom: `areas r`,
-		live:     `1`,
+		live:     `true`,
 		pullFilter: func(a Actor) (string, []any) {
 			if a.Role == RoleAdmin {
 				return `1`, nil

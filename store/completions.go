@@ -87,14 +87,11 @@ func (s *Store) ImportCompletions(ctx context.Context, a Actor, r io.Reader, opt
 	}
 	sum := &CompletionImport{Rows: len(rows), Ignored: cols.ignored}
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO completion_imports (user_id, imported_at, rows, created, updated, unchanged)
-			VALUES (?, ?, ?, 0, 0, 0)`, nullInt(a.UserID), ts(s.now()), len(rows))
+		var importID int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO completion_imports (user_id, imported_at, rows, created, updated, unchanged)
+			VALUES (?, ?, ?, 0, 0, 0) RETURNING id`, nullInt(a.UserID), ts(s.now()), len(rows)).Scan(&importID)
 		if err != nil {
 			return fmt.Errorf("import completions: %w", err)
-		}
-		importID, err := res.LastInsertId()
-		if err != nil {
-			return err
 		}
 		for _, c := range rows {
 			var day string

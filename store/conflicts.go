@@ -23,7 +23,7 @@ func conflictTable() *syncTable {
 			'resolved', ` + jbool("r.resolved") + `, 'resolution', r.resolution, 'resolved_by', r.resolved_by,
 			'version', r.version, 'created_at', r.created_at, 'updated_at', r.updated_at)`,
 		pullFrom:   `sync_conflicts r`,
-		live:       `1`,
+		live:       `true`,
 		parse:      parseConflict,
 		apply:      applyConflict,
 		versionSQL: `SELECT version FROM sync_conflicts WHERE id = ?1`,

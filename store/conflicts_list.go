@@ -76,7 +76,7 @@ func (s *Store) Conflicts(ctx context.Context, a Actor, f ConflictFilter) ([]Con
 		FROM areas ta JOIN teams t ON t.area_id = ta.id JOIN sync_conflicts c ON c.team_id = t.id
 		LEFT JOIN users ul ON ul.id = c.lost_by LEFT JOIN users uw ON uw.id = c.won_by
 		WHERE ta.path >= ?1 AND ta.path < ?2 AND (?3 = 0 OR t.id = ?3) AND (?4 = 0 OR c.lost_by = ?4)
-			AND (?5 = 'all' OR c.resolved = (?5 = 'resolved')) AND c.version > ?6
+			AND (?5 = 'all' OR c.resolved = CASE WHEN ?5 = 'resolved' THEN 1 ELSE 0 END) AND c.version > ?6
 		ORDER BY c.version LIMIT ?7`, lo, hi, team, lostBy, f.Status, f.After, clampLimit(f.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("conflicts: %w", err)

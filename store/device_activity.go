@@ -176,7 +176,7 @@ func (s *Store) FlushDeviceActivity(ctx context.Context) (int, error) {
 func flushActivitySQL(n int) string {
 	return `INSERT INTO device_activity (device_id, last_push_at, last_pull_at, last_login_at, pending_mutations, pending_at,
 		app_version)
-	SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7
+	SELECT v.column1, v.column2, v.column3, v.column4, CAST(v.column5 AS BIGINT), v.column6, v.column7
 	FROM (VALUES ` + strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n-1) + `(?, ?, ?, ?, ?, ?, ?)) v
 	JOIN devices d ON d.id = v.column1 WHERE true
 	` + flushActivityConflict

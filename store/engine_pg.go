@@ -72,7 +72,7 @@ func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		c, err := pgDriver{}.OpenConnector(dsn)
+		c, err := newPGConnector(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -193,6 +193,51 @@ func (s *Store) migratePG(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// syncIdentities moves each identity column's sequence past the largest id
+// in its table, after rows were written with ids of their own (the
+// generator, a restore): SQLite picks max(rowid)+1 by itself, a PostgreSQL
+// identity only counts what it handed out. A no-op on SQLite.
+func (s *Store) syncIdentities(ctx context.Context) error {
+	if !s.pg {
+		return nil
+	}
+	rows, err := s.write.QueryContext(ctx, `SELECT table_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES' ORDER BY table_name`)
+	if err != nil {
+		return fmt.Errorf("identities: %w", err)
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return fmt.Errorf("identities: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("identities: %w", err)
+	}
+	for _, t := range tables { // names from the catalog, not from input
+		_, err := s.write.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), COALESCE(max(id), 0) + 1, false) FROM `+t)
+		if err != nil {
+			return fmt.Errorf("identities: %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// rowKey is what a pull pages a table by when it has no pageKey: SQLite's
+// rowid (an index-only scan on (team_id, version) yields it), PostgreSQL's
+// primary key (it has no rowid).
+func (s *Store) rowKey(t *syncTable) string {
+	if s.pg {
+		return idColOf(t)
+	}
+	return "r.rowid"
 }
 
 // pgCode is the SQLSTATE of a PostgreSQL error, "" for any other error.

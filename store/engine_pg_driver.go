@@ -3,11 +3,15 @@ package store
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -19,27 +23,22 @@ import (
 // turns what modernc's driver stored one way and pgx would send another into
 // the SQLite form (see pgArg). What cannot be renamed lives in pg/compat.sql.
 
-// Open on PostgreSQL builds its pools with sql.OpenDB(pgConnector), so the
-// driver needs no global registration.
-type pgDriver struct{}
-
-func (pgDriver) Open(name string) (driver.Conn, error) {
-	c, err := pgDriver{}.OpenConnector(name)
-	if err != nil {
-		return nil, err
-	}
-	return c.Connect(context.Background())
-}
-
-func (pgDriver) OpenConnector(name string) (driver.Connector, error) {
-	c, err := stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(name)
-	if err != nil {
-		return nil, err
-	}
-	return pgConnector{c}, nil
-}
-
+// pgConnector makes the store's connections: pgx's, with text parameters
+// that take numbers (sqliteText) and the SQL rewritten (pgConn). Open on
+// PostgreSQL builds its pools with sql.OpenDB, so the driver needs no global
+// registration.
 type pgConnector struct{ base driver.Connector }
+
+func newPGConnector(dsn string) (pgConnector, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return pgConnector{}, err
+	}
+	return pgConnector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "text", OID: pgtype.TextOID, Codec: sqliteText{}})
+		return nil
+	}))}, nil
+}
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.base.Connect(ctx)
@@ -49,7 +48,37 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	return &pgConn{conn.(*stdlib.Conn)}, nil
 }
 
-func (pgConnector) Driver() driver.Driver { return pgDriver{} }
+func (c pgConnector) Driver() driver.Driver { return c.base.Driver() }
+
+// sqliteText is PostgreSQL's text codec that also takes an integer or a
+// float, written as SQLite writes it into a TEXT column: a parameter that
+// PostgreSQL types as text (a VALUES list, a settings value) is given a Go
+// number in the shared code, which pgx would refuse.
+type sqliteText struct{ pgtype.TextCodec }
+
+func (c sqliteText) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
+	switch value.(type) {
+	case int, int32, int64, float64:
+		return numberAsText{}
+	}
+	return c.TextCodec.PlanEncode(m, oid, format, value)
+}
+
+type numberAsText struct{}
+
+func (numberAsText) Encode(value any, buf []byte) ([]byte, error) {
+	switch x := value.(type) {
+	case int:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case int32:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(buf, x, 10), nil
+	case float64:
+		return strconv.AppendFloat(buf, x, 'g', -1, 64), nil
+	}
+	return nil, fmt.Errorf("numberAsText: %T", value)
+}
 
 // pgConn is pgx's connection with the SQL rewritten on the way in.
 type pgConn struct{ *stdlib.Conn }
@@ -111,6 +140,10 @@ var pgRenames = map[string]string{
 	"json_object": "json_build_object",
 }
 
+// indexedBy is the rest of SQLite's "INDEXED BY name" hint, which rewritePG
+// drops.
+var indexedBy = regexp.MustCompile(`^(?i)\s+BY\s+[A-Za-z_][A-Za-z0-9_]*`)
+
 var pgSQLCache sync.Map // SQLite SQL → PostgreSQL SQL
 
 // pgSQL rewrites one statement of SQLite SQL for PostgreSQL, from the cache.
@@ -124,8 +157,9 @@ func pgSQL(q string) string {
 }
 
 // rewritePG turns ? and ?N into $N (a bare ? numbers itself one past the
-// largest number so far, as SQLite does) and renames pgRenames' functions,
-// outside string literals, quoted identifiers and comments.
+// largest number so far, as SQLite does), renames pgRenames' functions and
+// drops SQLite's INDEXED BY hints, outside string literals, quoted
+// identifiers and comments.
 func rewritePG(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
@@ -182,6 +216,12 @@ func rewritePG(q string) string {
 				j++
 			}
 			word := q[i:j]
+			if strings.EqualFold(word, "INDEXED") {
+				if m := indexedBy.FindStringIndex(q[j:]); m != nil {
+					i = j + m[1] // a planner hint PostgreSQL has no use for
+					continue
+				}
+			}
 			if to, ok := pgRenames[strings.ToLower(word)]; ok && j < len(q) && q[j] == '(' {
 				word = to
 			}

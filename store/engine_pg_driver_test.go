@@ -17,6 +17,7 @@ func TestRewritePG(t *testing.T) {
 		{"rename", `SELECT json_object('a', r.a) FROM r`, `SELECT json_build_object('a', r.a) FROM r`},
 		{"no rename without a call", `SELECT json_object FROM r`, `SELECT json_object FROM r`},
 		{"no rename inside a word", `SELECT my_json_object(1)`, `SELECT my_json_object(1)`},
+		{"index hint", "FROM t r INDEXED BY t_by_x\n\tON r.a = ?", "FROM t r \n\tON r.a = $1"},
 	}
 	for _, tt := range tests {
 		if got := rewritePG(tt.in); got != tt.want {

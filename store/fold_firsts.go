@@ -131,6 +131,11 @@ func (c *firstsRun) loadStored(refs []string) (map[string]map[string]storedFirst
 		}
 		blobs[i] = string(b)
 	}
+	// Series are loaded before the rows are read: PostgreSQL runs no second
+	// query on a connection while the rows of another are open.
+	if err := r.loadSeries(); err != nil {
+		return nil, fmt.Errorf("fold: citizen firsts: %w", err)
+	}
 	err := eachChunk(blobs, func(list string, args []any) error {
 		for i, a := range args {
 			args[i] = []byte(a.(string))

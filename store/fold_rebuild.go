@@ -25,10 +25,12 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 	return s.soloTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// The derived tables are rewritten in random order: a larger page
 		// cache for the run (the writer's 16 MB is sized for pushes).
-		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
-			return fmt.Errorf("rebuild: %w", err)
+		if !s.pg {
+			if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
+			defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA `+writerCacheSize)
 		}
-		defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA `+writerCacheSize)
 		f := s.folding()
 		r := &foldRun{f: f, ctx: ctx, tx: tx, now: s.now(), deltas: map[deltaKey]float64{}, digest: map[int64]*digestDelta{}}
 		for _, t := range []string{"area_weights", "area_buckets", "area_rollups", "team_rollups", "area_trend", "team_totals",

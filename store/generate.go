@@ -61,18 +61,26 @@ func (s *Store) Generate(ctx context.Context, g GenerateOptions, progress func(s
 	}
 	hash := s.hashPassword(GeneratedPassword)
 	// Rows go in parent-last batches; the generator's keys are consistent
-	// by construction. The write pool has one connection, so this pragma
+	// by construction. The write pool has one connection, so this setting
 	// applies to every statement below.
-	if _, err := s.write.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+	fkOff, fkOn := `PRAGMA foreign_keys = OFF`, `PRAGMA foreign_keys = ON`
+	if s.pg {
+		// PostgreSQL checks references with triggers that the replica role
+		// skips; setting it takes a superuser.
+		fkOff, fkOn = `SET session_replication_role = replica`, `SET session_replication_role = DEFAULT`
+	}
+	if _, err := s.write.ExecContext(ctx, fkOff); err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	defer s.write.ExecContext(context.WithoutCancel(ctx), fkOn)
 	// Random-order index inserts (teams, citizens) need the index pages in
 	// memory: a 512 MB cache for the load instead of the writer's 16 MB.
-	if _, err := s.write.ExecContext(ctx, `PRAGMA cache_size = -524288`); err != nil {
-		return fmt.Errorf("generate: %w", err)
+	if !s.pg {
+		if _, err := s.write.ExecContext(ctx, `PRAGMA cache_size = -524288`); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA `+writerCacheSize)
 	}
-	defer s.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA `+writerCacheSize)
 	gen := &generator{s: s, ctx: ctx, g: g, rng: rand.New(rand.NewPCG(g.Seed, 0x70505)), now: ts(s.now()), hash: hash, progress: progress}
 	defer func() {
 		if gen.tx != nil {
@@ -89,6 +97,9 @@ func (s *Store) Generate(ctx context.Context, g GenerateOptions, progress func(s
 		return err
 	}
 	if _, err := s.write.ExecContext(ctx, `UPDATE seq SET value = ? WHERE id = 1`, gen.seq); err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	if err := s.syncIdentities(ctx); err != nil { // the generator gave its own ids
 		return fmt.Errorf("generate: %w", err)
 	}
 	return s.rebuildRollups(ctx, progress)
@@ -143,7 +154,7 @@ func (b *batch) flush() error {
 	}
 	g := b.gen
 	if g.tx == nil {
-		tx, err := g.s.write.BeginTx(g.ctx, nil)
+		tx, err := g.s.beginWrite(g.ctx)
 		if err != nil {
 			return err
 		}

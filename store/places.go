@@ -52,7 +52,7 @@ func places(ctx context.Context, q querier, paths []string) (map[string]Place, e
 	type node struct{ level, name string }
 	nodes := make(map[int64]node, len(ids))
 	if len(ids) > 0 {
-		rows, err := q.QueryContext(ctx, `SELECT a.id, a.level, a.name FROM json_each(?) j JOIN areas a ON a.id = j.value`, mustJSON(ids))
+		rows, err := q.QueryContext(ctx, `SELECT a.id, a.level, a.name FROM json_each(?) j JOIN areas a ON a.id = CAST(j.value AS BIGINT)`, mustJSON(ids))
 		if err != nil {
 			return nil, fmt.Errorf("places: %w", err)
 		}

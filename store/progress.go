@@ -25,7 +25,7 @@ func progressTable() *syncTable {
 			'indicator', r.indicator, 'as_of', r.as_of, 'value', r.value, 'note', r.note, 'corrects', r.corrects,
 			'void', ` + jbool("r.void") + `, 'version', r.version, 'updated_at', r.updated_at)`,
 		pullFrom:   `progress_reports r`,
-		live:       `1`,
+		live:       `true`,
 		parse:      parseProgress,
 		apply:      applyProgress,
 		versionSQL: `SELECT version FROM progress_reports WHERE id = ?1`,

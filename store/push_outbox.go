@@ -87,7 +87,7 @@ func (s *Store) ClaimPush(ctx context.Context, now time.Time, lease time.Duratio
 			SELECT o.id, o.device_id, o.token, COALESCE(d.push_token, ''), o.attempts,
 				an.id, an.title, an.body, an.priority, an.expires_at, an.status
 			FROM push_outbox o JOIN devices d ON d.id = o.device_id JOIN announcements an ON an.id = o.announcement_id
-			WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.next_attempt_at, o.id`, mustJSON(ids))
+			WHERE o.id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) ORDER BY o.next_attempt_at, o.id`, mustJSON(ids))
 		if err != nil {
 			return fmt.Errorf("claim push: %w", err)
 		}
@@ -276,7 +276,7 @@ func (s *Store) PushQueueStats(ctx context.Context, now time.Time) (PushQueue, e
 	var q PushQueue
 	var oldest string
 	err := s.read.QueryRowContext(ctx, `
-		SELECT count(*), COALESCE(sum(next_attempt_at <= ?1), 0), COALESCE(min(CASE WHEN next_attempt_at <= ?1 THEN next_attempt_at END), '')
+		SELECT count(*), COALESCE(sum(CASE WHEN next_attempt_at <= ?1 THEN 1 ELSE 0 END), 0), COALESCE(min(CASE WHEN next_attempt_at <= ?1 THEN next_attempt_at END), '')
 		FROM push_outbox WHERE state IN ('pending', 'sending')`, ts(now)).Scan(&q.Depth, &q.Due, &oldest)
 	if err != nil {
 		return PushQueue{}, fmt.Errorf("push queue: %w", err)

@@ -117,7 +117,7 @@ func retractReceipts(ctx context.Context, tx *sql.Tx, id int64, now string) erro
 		return fmt.Errorf("retract receipts: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO tombstones (seq, scope, tbl, row_id, created_at)
-		SELECT ?1 + row_number() OVER (ORDER BY user_id), 'user:' || user_id, 'announcement_receipts', CAST(?2 AS TEXT), ?3
+		SELECT ?1 + row_number() OVER (ORDER BY user_id), 'user:' || user_id, 'announcement_receipts', CAST(announcement_id AS TEXT), ?3
 		FROM announcement_receipts WHERE announcement_id = ?2`, v, id, now)
 	if err != nil {
 		return fmt.Errorf("retract receipts of announcement %d: %w", id, err)

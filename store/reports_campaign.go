@@ -235,8 +235,9 @@ func (s *Store) RefreshCampaignRanks(ctx context.Context) (int, error) {
 			n := min(len(rest), 2000)
 			_, err := tx.ExecContext(ctx, `INSERT INTO campaign_ranks (team_id, target_id, citizens, logs, commune_rank,
 					commune_teams, province_rank, province_teams, as_of)
-				SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
-					j.value ->> 6, j.value ->> 7, j.value ->> 8 FROM json_each(?) j WHERE true
+				SELECT CAST(j.value ->> 0 AS BIGINT), CAST(j.value ->> 1 AS BIGINT), CAST(j.value ->> 2 AS DOUBLE PRECISION),
+					CAST(j.value ->> 3 AS DOUBLE PRECISION), CAST(j.value ->> 4 AS BIGINT), CAST(j.value ->> 5 AS BIGINT),
+					CAST(j.value ->> 6 AS BIGINT), CAST(j.value ->> 7 AS BIGINT), j.value ->> 8 FROM json_each(?) j WHERE true
 				ON CONFLICT (team_id, target_id) DO NOTHING`, mustJSON(rest[:n]))
 			if err != nil {
 				return fmt.Errorf("campaign ranks: %w", err)
@@ -268,7 +269,7 @@ func (s *Store) campaignRankRows(ctx context.Context, today, asOf string) ([][9]
 		WHERE g.period = 'campaign' AND g.starts_on <= ?1 AND g.ends_on >= ?1
 			AND NOT EXISTS (SELECT 1 FROM targets p WHERE p.id = g.parent_id AND p.period = 'campaign'
 				AND p.name = g.name AND p.starts_on = g.starts_on AND p.ends_on = g.ends_on)
-		GROUP BY g.name, g.starts_on, g.ends_on, g.area_id ORDER BY 1`, today)
+		GROUP BY g.name, g.starts_on, g.ends_on, a.id ORDER BY 1`, today)
 	if err != nil {
 		return nil, fmt.Errorf("campaign ranks: %w", err)
 	}

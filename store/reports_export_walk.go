@@ -275,7 +275,7 @@ func (w *upwardWalk) directGroup(x *Area, into *upwardSum) error {
 	// are walked as formerGroup).
 	err = w.tx.QueryRowContext(w.ctx, `SELECT count(*), COALESCE(sum(m), 0) FROM (SELECT t.active AS active,
 			(SELECT count(*) FROM users u WHERE u.team_id = t.id AND u.active = 1 AND u.role IN ('member', 'team_lead')) AS m
-		FROM teams t WHERE t.area_id = ?) WHERE active = 1 OR m > 0`, x.ID).Scan(&r.Teams, &r.Members)
+		FROM teams t WHERE t.area_id = ?) x WHERE active = 1 OR m > 0`, x.ID).Scan(&r.Teams, &r.Members)
 	if err != nil {
 		return fmt.Errorf("upward teams: %w", err)
 	}

@@ -141,10 +141,12 @@ func (p *pushTx) loadSession(id string) (*sessionRow, error) {
 }
 
 // sessionColumns writes the field values from one JSON object parameter.
+// The counts are cast: PostgreSQL's json_extract (compat.sql) returns text;
+// on SQLite the parser has made them integers already, and the cast keeps them.
 const sessionColumns = `json_extract(?1, '$.status'), json_extract(?1, '$.place'), json(json_extract(?1, '$.topics')),
 	json_extract(?1, '$.scheduled_at'), json_extract(?1, '$.held_at'), json(json_extract(?1, '$.facilitators')),
-	json_extract(?1, '$.attendees'), json_extract(?1, '$.women'), json_extract(?1, '$.minority'),
-	json_extract(?1, '$.elderly'), json_extract(?1, '$.notes')`
+	CAST(json_extract(?1, '$.attendees') AS BIGINT), CAST(json_extract(?1, '$.women') AS BIGINT),
+	CAST(json_extract(?1, '$.minority') AS BIGINT), CAST(json_extract(?1, '$.elderly') AS BIGINT), json_extract(?1, '$.notes')`
 
 func applySession(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	a := p.actor

@@ -274,7 +274,7 @@ func (s *Store) PruneSync(ctx context.Context, now time.Time) error {
 				return fmt.Errorf("prune sync: %w", err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('sync_horizon_seq', ?)
-				ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))`,
+				ON CONFLICT (key) DO UPDATE SET value = max(CAST(settings.value AS BIGINT), CAST(excluded.value AS BIGINT))`,
 				fmt.Sprint(maxSeq.Int64))
 			if err != nil {
 				return fmt.Errorf("prune sync: %w", err)

@@ -291,7 +291,7 @@ func deviceConflicts(ctx context.Context, tx *sql.Tx, teams []*TeamHealth, devic
 		ids[i] = t.TeamID
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT c.device_id, count(*) FROM json_each(?) j
-		JOIN sync_conflicts c ON c.team_id = j.value WHERE c.resolved = 0 AND c.device_id IS NOT NULL
+		JOIN sync_conflicts c ON c.team_id = CAST(j.value AS BIGINT) WHERE c.resolved = 0 AND c.device_id IS NOT NULL
 		GROUP BY c.device_id`, mustJSON(ids))
 	if err != nil {
 		return fmt.Errorf("sync health conflicts: %w", err)

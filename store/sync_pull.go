@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -220,7 +221,7 @@ func (s *Store) scopeFilter(t *syncTable, a Actor, sc scope) (string, []any, boo
 		f, args := t.pullFilter(a)
 		return f, args, true
 	case sc.kind == scopeCatalog:
-		return "1", nil, true
+		return "true", nil, true
 	case sc.kind == scopeUser:
 		return "r.user_id = ?", []any{sc.user}, true
 	case sc.area != "":
@@ -275,7 +276,7 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 		}
 		// The page's rowids come from an index-only scan on (team_id,
 		// version); only the rows of the page are read and turned to JSON.
-		key, outer, outerArgs := "r.rowid", "", []any(nil)
+		key, outer, outerArgs := s.rowKey(t), "", []any(nil)
 		if t.pageKey != "" {
 			key, outer, outerArgs = t.pageKey, filter+" AND ", args
 		}
@@ -359,6 +360,15 @@ func (s *Store) queryChanges(ctx context.Context, tx *sql.Tx, table, q string, a
 		var row []byte
 		if err := rows.Scan(&c.ID, &c.Version, &row); err != nil {
 			return nil, fmt.Errorf("pull %s: %w", table, err)
+		}
+		if s.pg {
+			// json_build_object writes `"a" : 1`; SQLite's json_object `"a":1`,
+			// and phones and the byte budget see the same bytes on both.
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, row); err != nil {
+				return nil, fmt.Errorf("pull %s: %w", table, err)
+			}
+			row = buf.Bytes()
 		}
 		c.Row = json.RawMessage(row)
 		out = append(out, c)

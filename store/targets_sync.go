@@ -12,6 +12,6 @@ func targetProgressTable() *syncTable {
 			'ends_on', g.ends_on, 'goal', g.goal, 'numerator', p.numerator, 'denominator', p.denominator,
 			'value', p.value, 'status', p.status, 'as_of', p.as_of, 'version', r.version)`,
 		pullFrom: `team_targets r JOIN targets g ON g.id = r.target_id JOIN target_progress p ON p.target_id = r.target_id`,
-		live:     `1`,
+		live:     `true`,
 	}
 }

@@ -42,7 +42,7 @@ func (b *brute) numerator(w *reportWorld, t *Target) float64 {
 	switch rule.metric {
 	case "members":
 		rows, err := w.s.read.Query(`SELECT t.area_id FROM users u JOIN teams t ON t.id = u.team_id
-			WHERE u.active AND u.role IN ('member', 'team_lead')`)
+			WHERE u.active = 1 AND u.role IN ('member', 'team_lead')`)
 		if err != nil {
 			w.t.Fatal(err)
 		}

@@ -98,14 +98,18 @@ func (s *Store) TrainingSessions(ctx context.Context, a Actor, f TrainingFilter)
 	lo, hi := subtreeRange(ar.Path)
 	// A province's sessions are walked newest first by day (0009's index)
 	// until the page is full; a smaller area's through its teams.
-	from := ` FROM areas ta CROSS JOIN teams t ON t.area_id = ta.id CROSS JOIN training_sessions s ON s.team_id = t.id
+	// The CROSS JOINs' conditions stand in the WHERE: PostgreSQL takes no
+	// ON after CROSS JOIN (SQLite reads either the same).
+	from := ` FROM areas ta CROSS JOIN teams t CROSS JOIN training_sessions s
 		JOIN areas ar ON ar.id = s.area_id`
+	joins := ` t.area_id = ta.id AND s.team_id = t.id AND`
 	if ar.Level == "province" {
 		from = ` FROM training_sessions s INDEXED BY training_sessions_day JOIN teams t ON t.id = s.team_id
 			JOIN areas ta ON ta.id = t.area_id JOIN areas ar ON ar.id = s.area_id`
+		joins = ``
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT `+trainingColumns+from+`
-		WHERE ta.path >= ? AND ta.path < ? AND s.deleted = 0 AND (? = 0 OR s.team_id = ?)
+		WHERE`+joins+` ta.path >= ? AND ta.path < ? AND s.deleted = 0 AND (? = 0 OR s.team_id = ?)
 			AND (? = '' OR `+sessionDay+` BETWEEN ? AND ?)
 		ORDER BY `+sessionDay+` DESC, s.id LIMIT ?`,
 		lo, hi, team, team, f.From, f.From, f.To, clampLimit(f.Limit))

@@ -84,3 +84,38 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	FROM (SELECT x::json #> string_to_array(
 		regexp_replace(regexp_replace(substr(path, 2), '\[(\d+)\]', '.\1', 'g'), '^\.', ''), '.') AS v) p
 $$;
+
+-- json_array_length(x) of a JSON array given as text. Beside json_each(text)
+-- so that a parameter both take (json_array_length(?2) = 0 OR … json_each(?2))
+-- resolves to text in both.
+CREATE OR REPLACE FUNCTION json_array_length(x text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT json_array_length(x::json)::bigint $$;
+
+-- max(a, b) and min(a, b): SQLite's scalar max and min of two values, NULL
+-- when either is (GREATEST and LEAST skip NULLs). One-argument max and min
+-- stay PostgreSQL's aggregates.
+CREATE OR REPLACE FUNCTION max(a anycompatible, b anycompatible) RETURNS anycompatible
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT CASE WHEN a IS NULL OR b IS NULL THEN NULL ELSE GREATEST(a, b) END $$;
+CREATE OR REPLACE FUNCTION min(a anycompatible, b anycompatible) RETURNS anycompatible
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT CASE WHEN a IS NULL OR b IS NULL THEN NULL ELSE LEAST(a, b) END $$;
+
+-- x ->> key and x ->> index on JSON kept as text (SQLite's ->> takes the
+-- text of a JSON column; PostgreSQL's takes json). Text comes back: where
+-- the store needs a number it casts.
+CREATE OR REPLACE FUNCTION toso_json_get(x text, k text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT x::json ->> k $$;
+CREATE OR REPLACE FUNCTION toso_json_get(x text, i integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT x::json ->> i $$;
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '->>' AND oprleft = 'text'::regtype AND oprright = 'text'::regtype) THEN
+		CREATE OPERATOR ->> (LEFTARG = text, RIGHTARG = text, FUNCTION = toso_json_get);
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '->>' AND oprleft = 'text'::regtype AND oprright = 'integer'::regtype) THEN
+		CREATE OPERATOR ->> (LEFTARG = text, RIGHTARG = integer, FUNCTION = toso_json_get);
+	END IF;
+END $$;
+
+-- hex(x): the bytes of x as upper-case hex digits, as SQLite writes them.
+CREATE OR REPLACE FUNCTION hex(x bytea) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT upper(encode(x, 'hex')) $$;
