@@ -230,6 +230,25 @@ func (s *Store) syncIdentities(ctx context.Context) error {
 	return nil
 }
 
+// beside is where a loop that writes in tx between its rows (the rebuild)
+// reads them. SQLite reads and writes on one connection at once, so there
+// it is tx. pgx cannot (a statement while rows are open fails with "conn
+// busy"), so on PostgreSQL it is a read-only snapshot on the read pool,
+// taken while tx holds the write lock: no write can commit in between, so
+// the snapshot shows what tx sees of the tables read through it, provided
+// tx has not written them itself (the rebuild writes only derived tables).
+// done ends the snapshot, once its rows are closed.
+func (s *Store) beside(ctx context.Context, tx *sql.Tx) (q querier, done func(), err error) {
+	if !s.pg {
+		return tx, func() {}, nil
+	}
+	snap, err := s.read.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	return snap, func() { snap.Rollback() }, nil
+}
+
 // rowKey is what a pull pages a table by when it has no pageKey: SQLite's
 // rowid (an index-only scan on (team_id, version) yields it), PostgreSQL's
 // primary key (it has no rowid).

@@ -56,6 +56,11 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM assistance_logs`).Scan(&total); err != nil {
 			return fmt.Errorf("rebuild: %w", err)
 		}
+		beside, endBeside, err := s.beside(ctx, tx) // the loops below write between rows
+		if err != nil {
+			return fmt.Errorf("rebuild: %w", err)
+		}
+		defer endBeside()
 		// flush folds the differences gathered so far into the rollups.
 		flush := func(force bool) error {
 			if len(r.deltas) < rebuildBatch && !force {
@@ -119,7 +124,7 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 			`SELECT id, team_id, COALESCE(village_id, area_id), occurred_at, citizen_ref, outcomes, deleted, version
 			FROM assistance_logs WHERE citizen_ref IS NOT NULL ORDER BY citizen_ref`,
 		} {
-			rows, err := tx.QueryContext(ctx, q)
+			rows, err := beside.QueryContext(ctx, q)
 			if err != nil {
 				return fmt.Errorf("rebuild: %w", err)
 			}
@@ -171,7 +176,7 @@ func (s *Store) rebuildRollups(ctx context.Context, progress func(stage string, 
 			progress(digestTable[k], 0, 1)
 			q := stateSQL[k]
 			q = q[:len(q)-len(" WHERE id IN ")]
-			rows, err := tx.QueryContext(ctx, q)
+			rows, err := beside.QueryContext(ctx, q)
 			if err != nil {
 				return fmt.Errorf("rebuild %s: %w", digestTable[k], err)
 			}

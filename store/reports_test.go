@@ -535,7 +535,7 @@ func TestRebuildEqualsFold(t *testing.T) {
 			// day whose changes cancel out, the rebuild does not.
 			`SELECT 'tt ' || team_id || ' ' || day || ' ' || v FROM (SELECT team_id, day, v, lag(v, 1, '0.0 0.0 0.0 0.0 0.0 0.0 0.0')
 				OVER (PARTITION BY team_id ORDER BY day) AS prev FROM (SELECT team_id, day, logs || ' ' || citizens || ' ' || sessions
-				|| ' ' || attendees || ' ' || women || ' ' || minority || ' ' || elderly AS v FROM team_totals)) WHERE v != prev`,
+				|| ' ' || attendees || ' ' || women || ' ' || minority || ' ' || elderly AS v FROM team_totals) x) y WHERE v != prev`,
 			`SELECT 'w ' || area_id || ' ' || week || ' ' || key || ' ' || round(n, 6) FROM area_trend WHERE abs(n) > 1e-9`,
 			`SELECT 'la ' || team_id || ' ' || day FROM team_last_active`,
 			`SELECT 'd ' || team_id || ' ' || rows || ' ' || hash FROM team_digests WHERE rows <> 0`,

@@ -119,3 +119,8 @@ END $$;
 -- hex(x): the bytes of x as upper-case hex digits, as SQLite writes them.
 CREATE OR REPLACE FUNCTION hex(x bytea) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT upper(encode(x, 'hex')) $$;
+
+-- round(x, digits) of a double (PostgreSQL rounds numeric only), a double
+-- back as in SQLite.
+CREATE OR REPLACE FUNCTION round(x double precision, digits integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT round(x::numeric, digits)::double precision $$;
