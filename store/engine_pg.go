@@ -89,7 +89,12 @@ func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
-	s := &Store{write: w, path: raw, pg: true, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
+	// Path names the database in logs: without its password.
+	path := raw
+	if u, err := url.Parse(raw); err == nil {
+		path = u.Redacted()
+	}
+	s := &Store{write: w, path: path, pg: true, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
 		activity: newActivityRecorder(), argon: argonOWASP}
 	if opt.Simulation {
 		s.argon = argonSimulation

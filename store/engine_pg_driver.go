@@ -15,13 +15,17 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// The toso-pgx database/sql driver: pgx's stdlib driver with SQLite's
-// dialect of parameters and values, so the store's SQL and its arguments stay
-// one set for both engines. On every Prepare, Query and Exec it rewrites
-// SQLite's placeholders (? and ?N) into PostgreSQL's ($N) and a few SQLite
-// function names into their PostgreSQL twins (pgRenames); on every argument it
-// turns what modernc's driver stored one way and pgx would send another into
-// the SQLite form (see pgArg). What cannot be renamed lives in pg/compat.sql.
+// The store's database/sql connections to PostgreSQL: pgx's stdlib driver
+// taught SQLite's dialect of parameters and values, so the store's SQL and
+// its arguments stay one set for both engines. On every Prepare, Query and
+// Exec it rewrites SQLite's placeholders (? and ?N) into PostgreSQL's ($N),
+// renames the few SQLite functions whose PostgreSQL twin differs only by
+// name (pgRenames) and drops INDEXED BY hints; every argument that modernc
+// stored one way and pgx would send another is converted (pgArg,
+// sqliteText). SQLite functions PostgreSQL lacks are defined in
+// pg/compat.sql. Where neither is enough, the shared SQL was rewritten into
+// a form both engines run the same (CASE WHEN instead of a boolean sum,
+// CAST(value AS BIGINT) from json_each, qualified columns in ON CONFLICT).
 
 // pgConnector makes the store's connections: pgx's, with text parameters
 // that take numbers (sqliteText) and the SQL rewritten (pgConn). Open on
@@ -51,9 +55,9 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 func (c pgConnector) Driver() driver.Driver { return c.base.Driver() }
 
 // sqliteText is PostgreSQL's text codec that also takes an integer or a
-// float, written as SQLite writes it into a TEXT column: a parameter that
-// PostgreSQL types as text (a VALUES list, a settings value) is given a Go
-// number in the shared code, which pgx would refuse.
+// float, written in decimal, as SQLite turns a number bound to a TEXT column
+// into text: the shared code gives Go numbers to parameters PostgreSQL types
+// as text (a VALUES list, a settings value), which pgx would refuse.
 type sqliteText struct{ pgtype.TextCodec }
 
 func (c sqliteText) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {

@@ -95,6 +95,18 @@ func HasCitizenRefs(ctx context.Context, path string) (bool, error) {
 // that not even the file's free space or the log keeps them. Call it once
 // they are safe elsewhere.
 func (s *Store) ForgetStoredSecrets(ctx context.Context) error {
+	if s.pg {
+		// PostgreSQL has no secure_delete: VACUUM frees the deleted rows'
+		// space for reuse, but their bytes (and the WAL's copy) stay on disk
+		// until overwritten.
+		if _, err := s.write.ExecContext(ctx, `DELETE FROM settings WHERE key IN (?, ?)`, secretKeys[0], secretKeys[1]); err != nil {
+			return fmt.Errorf("forget secrets: %w", err)
+		}
+		if _, err := s.write.ExecContext(ctx, `VACUUM settings`); err != nil {
+			return fmt.Errorf("forget secrets: %w", err)
+		}
+		return nil
+	}
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("forget secrets: %w", err)

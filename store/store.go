@@ -247,7 +247,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }
 
-// Path is the database file.
+// Path is the database file, or on PostgreSQL its URL without the password.
 func (s *Store) Path() string { return s.path }
 
 // ReadStats and WriteStats expose pool statistics for metrics.
