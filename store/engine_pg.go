@@ -48,7 +48,11 @@ func isPostgres(path string) bool {
 
 // pgDSN sets the connection parameters the store relies on: UTC session
 // time (compat.sql's date() is declared immutable on that ground) and, for
-// the read pool, read-only transactions (SQLite's query_only).
+// the read pool, read-only transactions (SQLite's query_only) that see one
+// snapshot from their first statement to the end, as SQLite's do (a pull
+// reads seq, then each table; READ COMMITTED, PostgreSQL's default, would
+// let a commit in between show rows past the seq it sent). Write
+// transactions stay READ COMMITTED: the write lock keeps other writers out.
 func pgDSN(raw string, readOnly bool) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -58,8 +62,9 @@ func pgDSN(raw string, readOnly bool) (string, error) {
 	q.Set("timezone", "UTC")
 	if readOnly {
 		q.Set("default_transaction_read_only", "on")
+		q.Set("default_transaction_isolation", "repeatable read")
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads no + as a space
 	return u.String(), nil
 }
 

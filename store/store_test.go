@@ -49,6 +49,39 @@ func TestReadPoolCannotWrite(t *testing.T) {
 	}
 }
 
+// TestReadTransactionIsASnapshot: a read transaction sees the database as
+// of its first statement, whatever commits meanwhile (a pull's seq and rows
+// must agree).
+func TestReadTransactionIsASnapshot(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	seq := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}) int64 {
+		t.Helper()
+		var v int64
+		if err := q.QueryRowContext(ctx, `SELECT value FROM seq WHERE id = 1`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	before := seq(tx)
+	if _, err := s.CreateArea(ctx, System, NewArea{Level: "province", Name: "P"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := seq(tx); got != before {
+		t.Errorf("seq inside the read transaction moved from %d to %d after a commit, want it to stay", before, got)
+	}
+	if got := seq(s.read); got <= before {
+		t.Errorf("seq outside the transaction %d, want past %d", got, before)
+	}
+}
+
 func TestAreaTreeAndErrors(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
