@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"toso/mobileapi"
 	"toso/store"
+	"toso/store/storetest"
 )
 
 const (
@@ -65,7 +65,7 @@ func newTestEnvWith(t testing.TB, so store.Options, opts ...func(*Config)) *test
 	ctx := context.Background()
 	clock := &testClock{}
 	so.Now = clock.now
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "toso.db"), so)
+	st, err := store.Open(ctx, storetest.DB(t, "toso.db"), so) // PostgreSQL when TOSO_TEST_PG is set
 	if err != nil {
 		t.Fatal(err)
 	}

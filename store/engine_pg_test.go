@@ -2,60 +2,22 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
+
+	"toso/store/storetest"
 )
 
-// testDB is where a test's store lives: a fresh SQLite file named name in
-// the test's temporary folder, or, when TOSO_TEST_PG is a PostgreSQL server
-// URL (scripts/pg-test.sh prints one), a fresh database on that server,
-// dropped when the test ends. Every test that opens a store takes its path
-// from here, so the whole package runs on either engine.
-func testDB(t testing.TB, name string) string {
-	t.Helper()
-	server := os.Getenv("TOSO_TEST_PG")
-	if server == "" {
-		return filepath.Join(t.TempDir(), name)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	db := "toso_t_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`CREATE DATABASE ` + db); err != nil {
-		t.Fatalf("TOSO_TEST_PG: %v", err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", server)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + db + ` WITH (FORCE)`); err != nil {
-			t.Errorf("drop %s: %v", db, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + db
-	return u.String()
-}
+// testDB is where a test's store lives (storetest.DB): a fresh SQLite file
+// named name, or a fresh PostgreSQL database when TOSO_TEST_PG is set. Every
+// test that opens a store takes its path from here, so the whole package
+// runs on either engine.
+func testDB(t testing.TB, name string) string { return storetest.DB(t, name) }
 
 // testPG reports whether the tests run on PostgreSQL.
-func testPG() bool { return os.Getenv("TOSO_TEST_PG") != "" }
+func testPG() bool { return storetest.PG() }
 
 // TestOpenUsesPostgres checks that a store opened on TOSO_TEST_PG keeps its
 // rows in PostgreSQL (a URL given to SQLite would open a file of that name).
