@@ -48,7 +48,7 @@ func areasTable() *syncTable {
 		live:     `true`,
 		pullFilter: func(a Actor) (string, []any) {
 			if a.Role == RoleAdmin {
-				return `1`, nil
+				return `true`, nil
 			}
 			lo, hi := subtreeRange(a.AreaPath)
 			ids := pathIDs(a.AreaPath)

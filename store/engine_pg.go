@@ -17,15 +17,16 @@ import (
 
 // PostgreSQL, the second engine (issue 17). Open takes a postgres:// or
 // postgresql:// URL for it; any other path stays SQLite. The store's SQL is
-// shared: the toso-pgx driver (engine_pg_driver.go) takes SQLite's
-// placeholders and values, pg/compat.sql gives PostgreSQL the SQLite
-// functions the SQL calls, and what still differs per engine is here (pools,
-// schema, locks, errors) and in the SQLite half of store.go.
+// shared: the connections (engine_pg_driver.go) take SQLite's placeholders
+// and values, pg/compat.sql gives PostgreSQL the SQLite functions the SQL
+// calls, and what still differs per engine is here (pools, schema, locks,
+// errors, the rebuild's snapshot, the pull's page key) and in the SQLite half
+// of store.go; a few methods check s.pg for a SQLite pragma they skip.
 //
 // Several writers. Inside one process the writer (writer.go) runs one write
 // transaction at a time. Several Toso processes may serve one PostgreSQL
 // database, so every write transaction first takes one transaction-scoped
-// advisory lock (pgWriteLock): writes of all processes serialize as they do
+// advisory lock (PGWriteLock): writes of all processes serialize as they do
 // in one, and seq order stays commit order, which the sync cursors rest on
 // (a row given seq 101 cannot commit after a row with seq 102 was pulled). A
 // lock per province, so provinces write in parallel, is the next step
@@ -34,10 +35,12 @@ import (
 //go:embed pg/*.sql
 var pgFiles embed.FS
 
-// pgWriteLock and pgSchemaLock are the advisory lock keys: every write
-// transaction, and migrations (which also take the write lock).
+// PGWriteLock is the advisory lock every write transaction takes on
+// PostgreSQL (exported for tools and tests that must hold writers off, as a
+// BEGIN IMMEDIATE does on SQLite); pgSchemaLock is the migrations' (which
+// take the write lock too).
 const (
-	pgWriteLock  = 0x70736f74 // "tosp"
+	PGWriteLock  = 0x70736f74 // "tosp"
 	pgSchemaLock = 0x73736f74 // "toss"
 )
 
@@ -117,6 +120,25 @@ func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
 	r.SetMaxIdleConns(opt.ReadConns)
 	s.read = r
 	return s.start(ctx, opt)
+}
+
+// OpenReader opens a read-only database/sql handle on the database at path
+// (a file, or a PostgreSQL URL) outside any Store, for tests and tools that
+// read rows the store has no method for. Its SQL is the store's (SQLite's
+// placeholders and functions) on both engines.
+func OpenReader(path string) (*sql.DB, error) {
+	if !isPostgres(path) {
+		return sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	}
+	dsn, err := pgDSN(path, true)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newPGConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
 }
 
 // pgMigrations are the numbered files of pg/ (compat.sql aside). The first,
@@ -285,6 +307,7 @@ const (
 	pgForeignKeyViolation = "23503"
 	pgCheckViolation      = "23514"
 	pgNotNullViolation    = "23502"
+	pgBadText             = "22021" // bytes that are not UTF-8 (character_not_in_repertoire)
 	pgSerialization       = "40001"
 	pgDeadlock            = "40P01"
 	pgLockNotAvailable    = "55P03"

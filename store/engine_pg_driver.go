@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -115,9 +116,9 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 // a bool is the integer 0 or 1 (the schema keeps booleans as 0/1 BIGINT,
 // and PostgreSQL will not compare a boolean with an integer); a time.Time is
 // the text modernc writes for it (times are columns of ISO text; the store
-// formats its own with ts, this is for a time passed as is). A
-// driver.Valuer is asked for its value first, so sql.NullBool and friends
-// convert the same way.
+// formats its own with ts, this is for a time passed as is). A string
+// PostgreSQL cannot hold is refused (errNotPGText). A driver.Valuer is asked
+// for its value first, so sql.NullBool and friends convert the same way.
 func pgArg(v any) (any, error) {
 	if vr, ok := v.(driver.Valuer); ok {
 		var err error
@@ -133,9 +134,19 @@ func pgArg(v any) (any, error) {
 		return int64(0), nil
 	case time.Time:
 		return x.Format("2006-01-02 15:04:05.999999999-07:00"), nil
+	case string:
+		if !utf8.ValidString(x) || strings.IndexByte(x, 0) >= 0 {
+			return nil, errNotPGText
+		}
 	}
 	return v, nil
 }
+
+// errNotPGText refuses, before it reaches the server, a string PostgreSQL's
+// text cannot hold (SQLite stores any bytes): the caller's mistake, so it
+// wraps ErrInvalid (database/sql keeps the wrap). JSON bodies never carry
+// one (encoding/json repairs bad UTF-8); a URL's query can.
+var errNotPGText = fmt.Errorf("%w: text that is not UTF-8 or holds a NUL byte", ErrInvalid)
 
 // pgRenames are SQLite functions whose PostgreSQL twin takes the same
 // arguments under another name; compat.sql cannot define them because

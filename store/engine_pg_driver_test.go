@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -41,6 +42,11 @@ func TestPGArg(t *testing.T) {
 	for _, tt := range tests {
 		if got, err := pgArg(tt.in); err != nil || got != tt.want {
 			t.Errorf("pgArg(%v) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"a\xffb", "a\x00b"} {
+		if _, err := pgArg(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("pgArg(%q): got %v, want ErrInvalid", bad, err)
 		}
 	}
 }

@@ -133,7 +133,7 @@ func TestWriteTakesTheLock(t *testing.T) {
 	try := func() bool {
 		t.Helper()
 		var got bool
-		if err := other.QueryRow(`SELECT pg_try_advisory_xact_lock($1)`, pgWriteLock).Scan(&got); err != nil {
+		if err := other.QueryRow(`SELECT pg_try_advisory_xact_lock($1)`, PGWriteLock).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
 		return got

@@ -65,7 +65,7 @@ func (s *Store) LockSession(ctx context.Context, a Actor, id string) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE training_sessions SET status = 'locked',
-			field_versions = json_set(field_versions, '$.status', json_object('v', ?1, 'by', ?2)),
+			field_versions = json_set(field_versions, '$.status', json_object('v', CAST(?1 AS BIGINT), 'by', CAST(?2 AS BIGINT))),
 			updated_by = ?2, version = ?1, updated_at = ?3 WHERE id = ?4`, v, a.UserID, ts(s.now()), id)
 		if err != nil {
 			return fmt.Errorf("lock session %s: %w", id, err)

@@ -357,7 +357,7 @@ func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
 	if err != nil || !s.pg {
 		return tx, err
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(pgWriteLock)+`)`); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(PGWriteLock)+`)`); err != nil {
 		tx.Rollback()
 		return nil, err
 	}
@@ -390,7 +390,7 @@ func (s *Store) guard(ctx context.Context, tx *sql.Tx, fn func() error) error {
 // passed validation but not the schema is still the caller's mistake.
 func checkErr(err error) error {
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_CHECK) || isConstraint(err, sqlite3.SQLITE_CONSTRAINT_NOTNULL) ||
-		pgCode(err) == pgCheckViolation || pgCode(err) == pgNotNullViolation {
+		pgCode(err) == pgCheckViolation || pgCode(err) == pgNotNullViolation || pgCode(err) == pgBadText {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return err

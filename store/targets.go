@@ -261,7 +261,9 @@ func (s *Store) Targets(ctx context.Context, a Actor, f TargetFilter) ([]Target,
 	}
 	lo, hi := subtreeRange(root)
 	if a.Role.InTeam() {
-		lo, hi = a.AreaPath, a.AreaPath+"\x00" // their team's area only
+		// Their team's area only: no path lies between p and p+"\x01" (paths
+		// are digits and slashes), and PostgreSQL's text holds no NUL.
+		lo, hi = a.AreaPath, a.AreaPath+"\x01"
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT `+targetColumns+targetFrom+`
 		WHERE a.path >= ? AND a.path < ? AND (? = '' OR g.indicator = ?) AND (? = '' OR (g.starts_on <= ? AND g.ends_on >= ?))

@@ -124,3 +124,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT upper(encode(x, 'hex')) $$;
 -- back as in SQLite.
 CREATE OR REPLACE FUNCTION round(x double precision, digits integer) RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT round(x::numeric, digits)::double precision $$;
+
+-- json_set(x, path, value): x with value at path ('$.a' or '$.a.b'), as
+-- text. jsonb writes the object back with its keys in its own order and a
+-- space after each colon; readers parse it (field_versions), none compares
+-- its bytes.
+CREATE OR REPLACE FUNCTION json_set(x text, path text, value json) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT jsonb_set(x::jsonb, string_to_array(substr(path, 3), '.'), value::jsonb, true)::text
+$$;
