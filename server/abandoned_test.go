@@ -6,11 +6,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"toso/store"
+	"toso/store/storetest"
 )
 
 // Issue 7's Fiber point: a client that gives up on a push (its own timeout,
@@ -35,7 +39,16 @@ func TestPushAbandonedByClientIsCommittedOnceAndRetried(t *testing.T) {
 	if _, err := e.store.FlushDeviceActivity(ctx); err != nil {
 		t.Fatal(err)
 	}
-	lockDB, err := sql.Open("sqlite", "file:"+e.store.Path()+"?_pragma=busy_timeout(10000)")
+	// The test holds writers off as another process would: SQLite's write
+	// lock, or on PostgreSQL the advisory lock every write takes.
+	driver, dsn := "sqlite", "file:"+e.store.Path()+"?_pragma=busy_timeout(10000)"
+	lockSQL, unlockSQL := `BEGIN IMMEDIATE`, `ROLLBACK`
+	if storetest.PG() {
+		driver, dsn = "pgx", e.store.Path()
+		lockSQL = fmt.Sprintf(`SELECT pg_advisory_lock(%d)`, store.PGWriteLock)
+		unlockSQL = fmt.Sprintf(`SELECT pg_advisory_unlock(%d)`, store.PGWriteLock)
+	}
+	lockDB, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +57,7 @@ func TestPushAbandonedByClientIsCommittedOnceAndRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lock.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	if _, err := lock.ExecContext(ctx, lockSQL); err != nil {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(map[string]any{"protocol": 1, "device_id": e.deviceOf("memberA1"), "schema_version": 1, "app_version": "1.0.0",
@@ -75,7 +88,7 @@ func TestPushAbandonedByClientIsCommittedOnceAndRetried(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the abandoned push: err = %v, want context.Canceled", err)
 	}
-	if _, err := lock.ExecContext(ctx, `ROLLBACK`); err != nil {
+	if _, err := lock.ExecContext(ctx, unlockSQL); err != nil {
 		t.Fatal(err)
 	}
 	lock.Close()

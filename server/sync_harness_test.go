@@ -204,7 +204,7 @@ func logCreate(mid int64, id string, extra ...any) mut {
 // look under the API.
 func rawDB(t testing.TB, e *testEnv) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+e.store.Path()+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := store.OpenReader(e.store.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
