@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"toso/store/storetest"
 )
@@ -157,5 +160,83 @@ func TestWriteTakesTheLock(t *testing.T) {
 	}
 	if !try() {
 		t.Error("another session cannot take the write lock after the write committed")
+	}
+}
+
+// TestPGSchemaMatchesSQLite: the PostgreSQL schema (pg/) has the tables,
+// columns (in order, with their types and NOT NULL) and named indexes of
+// the SQLite schema after every migration, so a SQLite migration without a
+// faithful PostgreSQL twin fails here.
+func TestPGSchemaMatchesSQLite(t *testing.T) {
+	if !testPG() {
+		t.Skip("TOSO_TEST_PG is not set")
+	}
+	ctx := context.Background()
+	lite, err := Open(ctx, filepath.Join(t.TempDir(), "toso.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	pg, err := Open(ctx, testDB(t, "toso.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	pgType := map[string]string{"INTEGER": "bigint", "REAL": "double precision", "TEXT": "text", "BLOB": "bytea"}
+	schema := func(s *Store, q string) []string {
+		t.Helper()
+		rows, err := s.read.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var table, col, typ string
+			var notNull bool
+			if err := rows.Scan(&table, &col, &typ, &notNull); err != nil {
+				t.Fatal(err)
+			}
+			if mapped, ok := pgType[typ]; ok {
+				typ = mapped
+			}
+			out = append(out, fmt.Sprintf("%s.%s %s notnull=%v", table, col, typ, notNull))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// A primary key column is NOT NULL on PostgreSQL whatever it says;
+	// SQLite's INTEGER PRIMARY KEY (the rowid) cannot be NULL either.
+	want := schema(lite, `SELECT m.name, c.name, c.type, c."notnull" OR c.pk > 0 FROM sqlite_schema m
+		JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, c.cid`)
+	got := schema(pg, `SELECT table_name, column_name, data_type, is_nullable = 'NO' FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name <> 'schema_version' ORDER BY table_name, ordinal_position`)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("columns (-SQLite +PostgreSQL):\n%s", diff)
+	}
+	names := func(s *Store, q string) []string {
+		t.Helper()
+		rows, err := s.read.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	wantIx := names(lite, `SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`)
+	gotIx := names(pg, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()
+		AND indexname NOT LIKE '%\_pkey' AND indexname NOT LIKE '%\_key' ORDER BY indexname`)
+	if diff := cmp.Diff(wantIx, gotIx); diff != "" {
+		t.Errorf("named indexes (-SQLite +PostgreSQL):\n%s", diff)
 	}
 }
