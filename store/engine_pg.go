@@ -56,6 +56,8 @@ func isPostgres(path string) bool {
 // reads seq, then each table; READ COMMITTED, PostgreSQL's default, would
 // let a commit in between show rows past the seq it sent). Write
 // transactions stay READ COMMITTED: the write lock keeps other writers out.
+// A writer waits for the write lock (and any row lock) at most 10 s, then
+// fails with a temporary fault (isBusy), as SQLite's busy_timeout(10000).
 func pgDSN(raw string, readOnly bool) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -66,6 +68,8 @@ func pgDSN(raw string, readOnly bool) (string, error) {
 	if readOnly {
 		q.Set("default_transaction_read_only", "on")
 		q.Set("default_transaction_isolation", "repeatable read")
+	} else {
+		q.Set("lock_timeout", "10000")
 	}
 	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads no + as a space
 	return u.String(), nil

@@ -115,8 +115,9 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 // pgArg converts a Go argument to what SQLite's driver would have stored:
 // a bool is the integer 0 or 1 (the schema keeps booleans as 0/1 BIGINT,
 // and PostgreSQL will not compare a boolean with an integer); a time.Time is
-// the text modernc writes for it (times are columns of ISO text; the store
-// formats its own with ts, this is for a time passed as is). A string
+// text in the store's layout (ts): times are columns of ISO text and the
+// store formats its own, so a raw time is a slip, which modernc would write
+// as time.Time.String and pgx as a timestamp into a text column. A string
 // PostgreSQL cannot hold is refused (errNotPGText). A driver.Valuer is asked
 // for its value first, so sql.NullBool and friends convert the same way.
 func pgArg(v any) (any, error) {
@@ -133,7 +134,7 @@ func pgArg(v any) (any, error) {
 		}
 		return int64(0), nil
 	case time.Time:
-		return x.Format("2006-01-02 15:04:05.999999999-07:00"), nil
+		return ts(x), nil
 	case string:
 		if !utf8.ValidString(x) || strings.IndexByte(x, 0) >= 0 {
 			return nil, errNotPGText
