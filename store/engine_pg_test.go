@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -238,5 +239,48 @@ func TestPGSchemaMatchesSQLite(t *testing.T) {
 		AND indexname NOT LIKE '%\_pkey' AND indexname NOT LIKE '%\_key' ORDER BY indexname`)
 	if diff := cmp.Diff(wantIx, gotIx); diff != "" {
 		t.Errorf("named indexes (-SQLite +PostgreSQL):\n%s", diff)
+	}
+}
+
+// TestHasCitizenRefsOnPostgres: main asks before making a new citizen key;
+// on PostgreSQL the answer must come from the database, not from a file
+// named like its URL.
+func TestHasCitizenRefsOnPostgres(t *testing.T) {
+	if !testPG() {
+		t.Skip("TOSO_TEST_PG is not set")
+	}
+	ctx := context.Background()
+	path := testDB(t, "toso.db")
+	if has, err := HasCitizenRefs(ctx, path); err != nil || has {
+		t.Fatalf("an empty database: %v, %v; want false", has, err)
+	}
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if has, err := HasCitizenRefs(ctx, path); err != nil || has {
+		t.Fatalf("a database without refs: %v, %v; want false", has, err)
+	}
+	if err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO areas (id, path, depth, level, name, created_at, updated_at) VALUES (1, '/1/', 0, 'province', 'P', '', '')`)
+		if err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `INSERT INTO teams (id, area_id, name, created_at, updated_at) VALUES (1, 1, 'T', '', '')`); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `INSERT INTO users (id, phone, name, role, team_id, password_hash, password_changed_at, created_at, updated_at)
+			VALUES (1, '0912345678', 'U', 'member', 1, 'x', '', '', '')`); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO assistance_logs (id, team_id, area_id, created_by, occurred_at, citizen_ref, version, created_at, updated_at)
+			VALUES (?, 1, 1, 1, '2026-01-01T00:00:00Z', ?, 1, '', '')`, "01940000-0000-7000-8000-000000000001", strings.Repeat("ab", 32))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := HasCitizenRefs(ctx, path); err != nil || !has {
+		t.Errorf("a database with a citizen ref: %v, %v; want true", has, err)
 	}
 }

@@ -35,6 +35,9 @@ var secretKeys = []string{"citizen_key", "jwt_secret"}
 // table has none).
 func StoredSecrets(ctx context.Context, path string) (map[string]string, error) {
 	out := map[string]string{}
+	if isPostgres(path) {
+		return out, nil // PostgreSQL databases start from pg/0001, after the secrets left the database
+	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
@@ -68,16 +71,25 @@ func StoredSecrets(ctx context.Context, path string) (map[string]string, error) 
 // (an assistance log's or an attendee's), without changing the file: a new
 // citizen key for such a database would make every citizen a new one.
 func HasCitizenRefs(ctx context.Context, path string) (bool, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+	tablesSQL := `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('assistance_logs', 'session_attendees')`
+	var db *sql.DB
+	var err error
+	if isPostgres(path) {
+		tablesSQL = `SELECT count(*) FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_name IN ('assistance_logs', 'session_attendees')`
+		db, err = OpenReader(path)
+	} else {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		db, err = sql.Open("sqlite", dsn(path, []string{"busy_timeout(10000)", "query_only(1)"}, ""))
 	}
-	db, err := sql.Open("sqlite", dsn(path, []string{"busy_timeout(10000)", "query_only(1)"}, ""))
 	if err != nil {
 		return false, fmt.Errorf("citizen refs: %w", err)
 	}
 	defer db.Close()
 	var n int
-	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('assistance_logs', 'session_attendees')`).Scan(&n)
+	err = db.QueryRowContext(ctx, tablesSQL).Scan(&n)
 	if err != nil || n < 2 {
 		return false, err
 	}
