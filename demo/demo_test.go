@@ -4,18 +4,18 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"toso/store"
+	"toso/store/storetest"
 )
 
 func openStore(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "demo.db"), store.Options{})
+	st, err := store.Open(context.Background(), storetest.DB(t, "demo.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
