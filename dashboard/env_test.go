@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"toso/demo"
 	"toso/server"
 	"toso/store"
+	"toso/store/storetest"
 )
 
 // env is a real server (JSON API and dashboard) on 127.0.0.1 over a small
@@ -37,7 +37,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "toso.db"), store.Options{})
+	st, err := store.Open(ctx, storetest.DB(t, "toso.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

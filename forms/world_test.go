@@ -2,11 +2,9 @@ package forms
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"toso/store"
+	"toso/store/storetest"
 )
 
 // world is a real store with a small province and random activity pushed
@@ -48,7 +47,7 @@ var worldTeamOf = map[string]string{"L1": "T1", "M1": "T1", "M2": "T2", "M3": "T
 func newWorld(t *testing.T, seed uint64) *world {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "toso.db"), store.Options{Now: func() time.Time { return worldNow },
+	s, err := store.Open(ctx, storetest.DB(t, "toso.db"), store.Options{Now: func() time.Time { return worldNow },
 		CitizenKey: "forms-test-key-0123456789abcdef0123"})
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +236,7 @@ func vnDay(s string) string {
 
 func loadBrute(t *testing.T, s *store.Store) *brute {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := store.OpenReader(s.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
