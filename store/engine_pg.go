@@ -79,12 +79,13 @@ func pgDSN(raw string, readOnly bool) (string, error) {
 // keeps one connection, as on SQLite: the writer runs one transaction at a
 // time anyway, and the statement cache (stmtcache.go) counts on it.
 func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
+	rewrites := &pgSQL{} // one cache for both pools
 	open := func(readOnly bool) (*sql.DB, error) {
 		dsn, err := pgDSN(raw, readOnly)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		c, err := newPGConnector(dsn)
+		c, err := newPGConnector(dsn, rewrites)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -138,7 +139,7 @@ func OpenReader(path string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := newPGConnector(dsn)
+	c, err := newPGConnector(dsn, &pgSQL{})
 	if err != nil {
 		return nil, err
 	}

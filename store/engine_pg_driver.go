@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -32,9 +33,12 @@ import (
 // that take numbers (sqliteText) and the SQL rewritten (pgConn). Open on
 // PostgreSQL builds its pools with sql.OpenDB, so the driver needs no global
 // registration.
-type pgConnector struct{ base driver.Connector }
+type pgConnector struct {
+	base     driver.Connector
+	rewrites *pgSQL
+}
 
-func newPGConnector(dsn string) (pgConnector, error) {
+func newPGConnector(dsn string, rewrites *pgSQL) (pgConnector, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return pgConnector{}, err
@@ -42,7 +46,7 @@ func newPGConnector(dsn string) (pgConnector, error) {
 	return pgConnector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
 		c.TypeMap().RegisterType(&pgtype.Type{Name: "text", OID: pgtype.TextOID, Codec: sqliteText{}})
 		return nil
-	}))}, nil
+	})), rewrites}, nil
 }
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -50,7 +54,7 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{conn.(*stdlib.Conn)}, nil
+	return &pgConn{conn.(*stdlib.Conn), c.rewrites}, nil
 }
 
 func (c pgConnector) Driver() driver.Driver { return c.base.Driver() }
@@ -86,22 +90,25 @@ func (numberAsText) Encode(value any, buf []byte) ([]byte, error) {
 }
 
 // pgConn is pgx's connection with the SQL rewritten on the way in.
-type pgConn struct{ *stdlib.Conn }
+type pgConn struct {
+	*stdlib.Conn
+	rewrites *pgSQL
+}
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(context.Background(), pgSQL(query))
+	return c.Conn.PrepareContext(context.Background(), c.rewrites.rewrite(query))
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, pgSQL(query))
+	return c.Conn.PrepareContext(ctx, c.rewrites.rewrite(query))
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.ExecContext(ctx, pgSQL(query), args)
+	return c.Conn.ExecContext(ctx, c.rewrites.rewrite(query), args)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.QueryContext(ctx, pgSQL(query), args)
+	return c.Conn.QueryContext(ctx, c.rewrites.rewrite(query), args)
 }
 
 // CheckNamedValue converts each argument (database/sql calls it for
@@ -160,15 +167,28 @@ var pgRenames = map[string]string{
 // drops.
 var indexedBy = regexp.MustCompile(`^(?i)\s+BY\s+[A-Za-z_][A-Za-z0-9_]*`)
 
-var pgSQLCache sync.Map // SQLite SQL → PostgreSQL SQL
+// pgSQL maps SQLite SQL to its rewrite, one per Store (both pools). Most of
+// the store's queries are constants; some are built with a number of
+// placeholders (IN lists, batches), so the cache stops growing at
+// pgSQLCacheMax entries and rewrites the rest each time (microseconds).
+type pgSQL struct {
+	cache sync.Map
+	n     atomic.Int64
+}
 
-// pgSQL rewrites one statement of SQLite SQL for PostgreSQL, from the cache.
-func pgSQL(q string) string {
-	if v, ok := pgSQLCache.Load(q); ok {
+const pgSQLCacheMax = 4096
+
+// rewrite is q for PostgreSQL (rewritePG), from the cache.
+func (c *pgSQL) rewrite(q string) string {
+	if v, ok := c.cache.Load(q); ok {
 		return v.(string)
 	}
 	out := rewritePG(q)
-	pgSQLCache.Store(q, out)
+	if c.n.Load() < pgSQLCacheMax {
+		if _, loaded := c.cache.LoadOrStore(q, out); !loaded {
+			c.n.Add(1)
+		}
+	}
 	return out
 }
 
