@@ -284,3 +284,36 @@ func TestHasCitizenRefsOnPostgres(t *testing.T) {
 		t.Errorf("a database with a citizen ref: %v, %v; want true", has, err)
 	}
 }
+
+// TestDateFunctions: date() in checks, indexes and reports gives the same
+// day on both engines (on PostgreSQL it is compat.sql's).
+func TestDateFunctions(t *testing.T) {
+	s := openTest(t)
+	tests := []struct {
+		in, modifier string
+		want         sql.NullString
+	}{
+		{"2025-02-28", "", sql.NullString{String: "2025-02-28", Valid: true}},
+		{"2024-02-29", "", sql.NullString{String: "2024-02-29", Valid: true}},
+		{"2025-02-30", "", sql.NullString{String: "2025-03-02", Valid: true}}, // rolls over, so date(x) = x refuses it
+		{"2025-13-01", "", sql.NullString{}},
+		{"garbage", "", sql.NullString{}},
+		{"2025-08-01T03:00:00.000Z", "", sql.NullString{String: "2025-08-01", Valid: true}},
+		{"2025-08-01T20:00:00+07:00", "", sql.NullString{String: "2025-08-01", Valid: true}},
+		{"2025-08-01T20:00:00.000Z", "+7 hours", sql.NullString{String: "2025-08-02", Valid: true}},
+		{"2025-08-01T16:59:59.999Z", "+7 hours", sql.NullString{String: "2025-08-01", Valid: true}},
+	}
+	for _, tt := range tests {
+		q, args := `SELECT date(?)`, []any{tt.in}
+		if tt.modifier != "" {
+			q, args = `SELECT date(?, ?)`, []any{tt.in, tt.modifier}
+		}
+		var got sql.NullString
+		if err := s.read.QueryRow(q, args...).Scan(&got); err != nil {
+			t.Fatalf("date(%q, %q): %v", tt.in, tt.modifier, err)
+		}
+		if got != tt.want {
+			t.Errorf("date(%q, %q) = %v, want %v", tt.in, tt.modifier, got, tt.want)
+		}
+	}
+}

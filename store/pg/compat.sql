@@ -8,16 +8,26 @@
 -- connection string).
 
 -- date(x): the day of an ISO date or time as YYYY-MM-DD, NULL when x is not
--- one (SQLite's date). A check `date(x) = x` accepts exactly the valid
--- YYYY-MM-DD days, as on SQLite.
+-- one (SQLite's date). A day past its month's end rolls over as in SQLite
+-- ('2025-02-30' is '2025-03-02'), so a check `date(x) = x` refuses it on
+-- both engines (a NULL, for text that is no date at all, passes a check on
+-- both).
 CREATE OR REPLACE FUNCTION date(x text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+	m int;
+	d int;
 BEGIN
 	IF x IS NULL THEN
 		RETURN NULL;
 	END IF;
 	IF x ~ '^\d{4}-\d{2}-\d{2}$' THEN
-		RETURN to_char(x::date, 'YYYY-MM-DD');
+		m := substr(x, 6, 2)::int;
+		d := substr(x, 9, 2)::int;
+		IF m NOT BETWEEN 1 AND 12 OR d NOT BETWEEN 1 AND 31 THEN
+			RETURN NULL;
+		END IF;
+		RETURN to_char(make_date(substr(x, 1, 4)::int, m, 1) + (d - 1), 'YYYY-MM-DD');
 	END IF;
 	RETURN to_char((x::timestamptz AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD');
 EXCEPTION WHEN others THEN
