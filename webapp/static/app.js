@@ -544,7 +544,9 @@ async function route() {
 	}
 	const nodes = edit ? await renderSessionEdit(edit[1]) : number ? await renderReentry(Number(number[1])) : await routes[hash]();
 	if (mine !== routeSeq || !nodes) return;
-	view().replaceChildren(...nodes);
+	// A screen leaves out a part with null, which replaceChildren would
+	// show as the text "null".
+	view().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
 	document.body.dataset.view = edit ? '#/sessions/edit' : number ? '#/logs/number' : hash;
 	await renderStatus();
 }
