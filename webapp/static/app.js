@@ -7,6 +7,7 @@ import { Sync, ApiError } from './sync.js';
 import { t, label, getLang, setLang } from './i18n.js';
 import { h, fmtTime, fmtNumber, localInput, rfc3339, badge, select, toast } from './ui.js';
 import { renderSync } from './sync-screen.js';
+import { watchHandOver } from './handover.js';
 
 const db = openDB();
 globalThis.tosoDB = db; // the local database from the console (and the browser tests)
@@ -16,6 +17,7 @@ let deviceId = '';
 let storage = '';
 let lastError = '';
 let syncing = false;
+let handedOver = false; // another tab took the database: this one shows only that
 
 const view = () => document.getElementById('view');
 // Screens return their nodes; route shows them only if no newer route
@@ -34,7 +36,7 @@ async function catalog(table) {
 
 async function renderStatus() {
 	const el = document.getElementById('sync-status');
-	if (!user) {
+	if (!user || handedOver) {
 		el.textContent = '';
 		return;
 	}
@@ -49,6 +51,7 @@ async function renderStatus() {
 // syncNow pushes and pulls when online; errors are kept for the sync
 // screen, never thrown at the user mid-form.
 async function syncNow() {
+	if (handedOver) return false;
 	if (!user || !navigator.onLine) {
 		await renderStatus();
 		return false;
@@ -529,6 +532,7 @@ function renderChrome() {
 
 async function route() {
 	const mine = ++routeSeq;
+	if (handedOver) return;
 	if (!user) {
 		view().replaceChildren(...renderLogin());
 		return;
@@ -543,7 +547,7 @@ async function route() {
 		else a.removeAttribute('aria-current');
 	}
 	const nodes = edit ? await renderSessionEdit(edit[1]) : number ? await renderReentry(Number(number[1])) : await routes[hash]();
-	if (mine !== routeSeq || !nodes) return;
+	if (mine !== routeSeq || !nodes || handedOver) return;
 	// A screen leaves out a part with null, which replaceChildren would
 	// show as the text "null".
 	view().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
@@ -562,10 +566,13 @@ async function main() {
 	if ('serviceWorker' in navigator) {
 		navigator.serviceWorker.register('./sw.js', { scope: './' }).catch((e) => console.warn('service worker:', e));
 	}
-	addEventListener('toso-db-waiting', () => {
-		view().replaceChildren(h('p', { id: 'waiting', role: 'status' }, t('other_tab')));
+	const holding = watchHandOver(db, view, () => {
+		handedOver = true;
+		document.getElementById('nav').hidden = true;
+		document.getElementById('sync-status').textContent = '';
 	});
 	const info = await db.init();
+	holding();
 	deviceId = info.deviceId;
 	storage = info.storage;
 	sync = new Sync(db, deviceId, getLang);

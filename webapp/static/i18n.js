@@ -5,7 +5,10 @@ const words = {
 	vi: {
 		app: 'Tổ công nghệ số',
 		loading: 'Đang mở…',
-		other_tab: 'Ứng dụng đang mở ở một thẻ khác. Hãy đóng thẻ đó; trang này sẽ tự mở tiếp.',
+		other_tab: 'Ứng dụng đang mở ở một thẻ khác. Hãy đóng thẻ đó, hoặc dùng ứng dụng ở đây (thẻ kia sẽ dừng, dữ liệu chưa gửi vẫn còn nguyên).',
+		take_over: 'Dùng ứng dụng ở thẻ này',
+		moved_tab: 'Ứng dụng đã chuyển sang một thẻ khác. Dữ liệu chưa gửi đi cùng, không mất gì.',
+		use_here: 'Dùng lại ở thẻ này',
 		lang_switch: 'English',
 		lang_switch_label: 'Switch to English',
 		sign_in: 'Đăng nhập',
@@ -146,7 +149,10 @@ const words = {
 	en: {
 		app: 'Digital team',
 		loading: 'Opening…',
-		other_tab: 'The app is open in another tab. Close it; this page will carry on by itself.',
+		other_tab: 'The app is open in another tab. Close it, or use the app here (the other tab stops; nothing waiting to sync is lost).',
+		take_over: 'Use the app in this tab',
+		moved_tab: 'The app moved to another tab. What waits to sync went with it; nothing is lost.',
+		use_here: 'Use it here again',
 		lang_switch: 'Tiếng Việt',
 		lang_switch_label: 'Chuyển sang tiếng Việt',
 		sign_in: 'Sign in',
