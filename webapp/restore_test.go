@@ -2,6 +2,7 @@ package webapp_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -78,12 +79,26 @@ func TestRestoreResend(t *testing.T) {
 		t.Errorf("device's last mid = %d, want 2", n)
 	}
 
-	// A asks for its number again; the member enters it.
-	run(t, ctx, "re-enter A's number", script(`await go('#/logs', '#log-list');`, nil),
+	// A asks for its number again; the member enters it. The list and the
+	// form are axe-clean.
+	axe, err := os.ReadFile("../dashboard/testdata/axe/axe.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAxe := func(name string) {
+		t.Helper()
+		if vs, err := axeViolations(ctx, string(axe)); err != nil || len(vs) > 0 {
+			t.Errorf("%s: axe: %v %s", name, err, strings.Join(vs, "\n  "))
+		}
+	}
+	run(t, ctx, "A asks for its number", script(`await go('#/logs', '#log-list');`, nil),
 		poll(fmt.Sprintf(`!!document.querySelector('#log-list li[data-id="%s"] a[data-reentry]')`, a), 5*time.Second),
-		script(fmt.Sprintf(`if (document.querySelector('#log-list li[data-id="%s"] a[data-reentry]')) throw new Error('B asks for its number');
-			q('#log-list li[data-id="%s"] a[data-reentry]').click(); await until('#reentry-form');
-			fill('#id-number', '038 090 001 234'); q('#save-number').click(); await until('body[data-view="#/logs"]');`, b, a), nil),
+		script(fmt.Sprintf(`if (document.querySelector('#log-list li[data-id="%s"] a[data-reentry]')) throw new Error('B asks for its number');`, b), nil))
+	checkAxe("logs with a number to re-enter")
+	run(t, ctx, "open the form", script(fmt.Sprintf(`q('#log-list li[data-id="%s"] a[data-reentry]').click(); await until('#reentry-form');`, a), nil))
+	checkAxe("re-entry form")
+	run(t, ctx, "re-enter A's number",
+		script(`fill('#id-number', '038 090 001 234'); q('#save-number').click(); await until('body[data-view="#/logs"]');`, nil),
 		syncAndWait(),
 		script(`await go('#/logs', '#log-list'); if (document.querySelector('a[data-reentry]')) throw new Error('still asks for the number');
 			const o = await tosoDB.outbox();
