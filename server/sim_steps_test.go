@@ -286,7 +286,21 @@ func (s *sim) attack() {
 			s.t.Errorf("seed %d: attacker mutation %d: got %s, want rejected", s.seed, r.Mid, r.Status)
 		}
 	}
-	victim := s.phones[1]
+	// The victim is a phone whose device the server has bound to its user:
+	// a login lost to the network leaves a device unknown to the server,
+	// and an unknown device id is anyone's to sign in with first.
+	var victim *simPhone
+	for _, p := range s.phones {
+		var owner int64
+		db.QueryRow(`SELECT user_id FROM devices WHERE id = ? AND released_at IS NULL`, p.c.DeviceID()).Scan(&owner)
+		if owner != 0 && owner != s.e.users["memberB1"].ID {
+			victim = p
+			break
+		}
+	}
+	if victim == nil {
+		return
+	}
 	r := s.e.do("POST", "/v1/sync/push", s.e.token("memberB1"), map[string]any{
 		"protocol": 1, "device_id": victim.c.DeviceID(), "schema_version": 1, "app_version": "1.0.0",
 		"mutations": []mut{{"mid": 1, "table": "assistance_logs", "op": "patch", "id": logID, "fields": map[string]any{"notes": "stolen device"}}},

@@ -38,8 +38,8 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 }
 
 // script runs JavaScript with the helpers and returns its value in out (nil: ignored).
-func script(src string, out any) chromedp.Action {
-	return chromedp.Evaluate("(async () => {"+js+src+"})()", out, awaitPromise)
+func script(src string, out any, opts ...chromedp.EvaluateOption) chromedp.Action {
+	return chromedp.Evaluate("(async () => {"+js+src+"})()", out, append([]chromedp.EvaluateOption{awaitPromise}, opts...)...)
 }
 
 func offline(on bool) chromedp.Action {

@@ -27,6 +27,11 @@ var (
 	chromium = flag.String("webapp.chromium", "/usr/bin/chromium", "the Chromium the browser tests drive")
 )
 
+// citizenKey is the server's key for citizen refs, kept across a restart
+// as main keeps it in a key file: a ref made before a restore must equal
+// the one made after.
+const citizenKey = "webapp-test-citizen-key-0123456789abcdef"
+
 // env is a real server (JSON API, dashboard, web app) on 127.0.0.1 over a
 // small demo province, in a temporary SQLite file.
 type env struct {
@@ -39,6 +44,7 @@ type env struct {
 	mem   string
 	admin string
 	skew  atomic.Int64 // added to the server's clock: tokens expire when a test says so
+	stop  func()       // stops the server (and closes the store)
 }
 
 func (e *env) now() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }
@@ -47,28 +53,82 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "toso.db")
-	st, err := store.Open(ctx, path, store.Options{})
+	st, err := store.Open(ctx, path, store.Options{CitizenKey: citizenKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	p, err := demo.Build(ctx, st, demo.Options{Communes: 2, VillagesPerCommune: 2, Activity: demo.Activity})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, store: st, path: path, prov: p}
+	e.base = "http://" + e.serve("127.0.0.1:0")
+	t.Cleanup(func() { e.stop() })
+	acc := demo.Accounts()
+	e.admin, e.lead, e.mem = acc[0].Phone, acc[3].Phone, acc[4].Phone
+	return e
+}
+
+// serve starts the server on addr over e.store and returns its address.
+func (e *env) serve(addr string) string {
+	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", JWTSecret: strings.Repeat("s", 40), Now: e.now}, st, log)
+	srv, err := server.New(server.Config{Addr: addr, JWTSecret: strings.Repeat("s", 40), Now: e.now}, e.store, log)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(context.Background())
 	addrc, done := make(chan string, 1), make(chan error, 1)
 	go func() { done <- srv.Run(runCtx, func(a net.Addr) { addrc <- a.String() }) }()
-	t.Cleanup(func() { cancel(); <-done })
-	acc := demo.Accounts()
-	e.base, e.admin, e.lead, e.mem = "http://"+<-addrc, acc[0].Phone, acc[3].Phone, acc[4].Phone
-	return e
+	e.stop = func() {
+		cancel()
+		<-done
+		e.store.Close()
+	}
+	select {
+	case a := <-addrc:
+		return a
+	case err := <-done:
+		e.t.Fatalf("serve %s: %v", addr, err)
+	}
+	return ""
+}
+
+// backup copies the server's database as toso backup does.
+func (e *env) backup() string {
+	e.t.Helper()
+	dest := filepath.Join(e.t.TempDir(), "backup.db")
+	if err := e.store.Backup(context.Background(), dest); err != nil {
+		e.t.Fatal(err)
+	}
+	return dest
+}
+
+// restore does what toso restore does with the server stopped (the copy
+// replaces the database, its sequence jumps and every cursor resets), then
+// serves again at the same address: the browser's origin, and with it its
+// OPFS database, stays the same.
+func (e *env) restore(backup string) {
+	e.t.Helper()
+	ctx := context.Background()
+	e.stop()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(e.path + suffix)
+	}
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(e.path, b, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	if e.store, err = store.Open(ctx, e.path, store.Options{CitizenKey: citizenKey}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, _, err := e.store.MarkRestored(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.serve(strings.TrimPrefix(e.base, "http://"))
 }
 
 // query reads the server's database directly, on its own read-only

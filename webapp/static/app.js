@@ -6,6 +6,8 @@ import { openDB } from './db.js';
 import { Sync, ApiError } from './sync.js';
 import { t, label, getLang, setLang } from './i18n.js';
 import { h, fmtTime, fmtNumber, localInput, rfc3339, badge, select, toast } from './ui.js';
+import { renderSync } from './sync-screen.js';
+import { watchHandOver } from './handover.js';
 
 const db = openDB();
 globalThis.tosoDB = db; // the local database from the console (and the browser tests)
@@ -15,6 +17,7 @@ let deviceId = '';
 let storage = '';
 let lastError = '';
 let syncing = false;
+let handedOver = false; // another tab took the database: this one shows only that
 
 const view = () => document.getElementById('view');
 // Screens return their nodes; route shows them only if no newer route
@@ -33,7 +36,7 @@ async function catalog(table) {
 
 async function renderStatus() {
 	const el = document.getElementById('sync-status');
-	if (!user) {
+	if (!user || handedOver) {
 		el.textContent = '';
 		return;
 	}
@@ -48,6 +51,7 @@ async function renderStatus() {
 // syncNow pushes and pulls when online; errors are kept for the sync
 // screen, never thrown at the user mid-form.
 async function syncNow() {
+	if (handedOver) return false;
 	if (!user || !navigator.onLine) {
 		await renderStatus();
 		return false;
@@ -115,13 +119,16 @@ async function logsList() {
 	const [rows, outbox] = await Promise.all([db.rows('assistance_logs'), db.outbox()]);
 	const byId = new Map(rows.map((r) => [r.id, { row: r.row, state: r.row.locked ? 'locked' : 'synced' }]));
 	const out = [];
+	const reentry = new Map(); // log id → the mid of the entry whose number must be entered again
 	for (const e of outbox) {
 		if (e.tbl !== 'assistance_logs' || e.op !== 'create') continue;
+		if (e.reentry) reentry.set(e.id, e.mid);
 		if (byId.has(e.id)) continue;
 		const state = e.status === null ? 'pending' : e.status === 'rejected' ? 'rejected' : 'sent';
 		out.push({ id: e.id, row: e.fields || {}, state, message: e.message });
 	}
 	for (const [id, v] of byId) out.push({ id, ...v });
+	for (const l of out) l.reentry = reentry.get(l.id);
 	out.sort((a, b) => String(b.row.occurred_at).localeCompare(String(a.row.occurred_at)));
 	return out;
 }
@@ -133,7 +140,9 @@ async function renderLogs() {
 		logs.map((l) => h('li', { 'data-id': l.id, 'data-state': l.state },
 			h('div', { class: 'row-head' }, h('strong', {}, l.row.citizen_name || t('citizen')), badge(l.state, l.message)),
 			h('div', { class: 'muted' }, fmtTime(l.row.occurred_at)),
-			h('div', {}, (l.row.outcomes || []).map((o) => `${names.get(o.service) || o.service} (${t('results')[o.result] || o.result})`).join(', ')))));
+			h('div', {}, (l.row.outcomes || []).map((o) => `${names.get(o.service) || o.service} (${t('results')[o.result] || o.result})`).join(', ')),
+			l.reentry ? h('p', { class: 'reentry-note' }, badge('reentry'), ' ',
+				h('a', { href: `#/logs/number/${l.reentry}`, 'data-reentry': String(l.reentry) }, t('reentry_action'))) : null)));
 	return show(h('h1', {}, t('logs_title')),
 		h('a', { id: 'new-log', class: 'button primary', href: '#/logs/new' }, t('new_log')), list);
 }
@@ -226,8 +235,51 @@ async function renderLogForm() {
 	return show(form);
 }
 
+// renderReentry asks for the citizen number of a log that the server lost
+// in a restore and got back without it (the app had deleted the number
+// after the first send, as it must). The number goes as a patch and is
+// deleted again once sent; "no number" leaves the log without a ref.
+async function renderReentry(mid) {
+	const e = (await db.outbox()).find((x) => x.mid === mid && x.reentry);
+	if (!e) {
+		location.hash = '#/logs';
+		return;
+	}
+	const f = e.fields || {};
+	const err = h('p', { id: 'form-error', class: 'error', role: 'alert' });
+	const form = h('form', { id: 'reentry-form', novalidate: true },
+		h('h1', {}, t('reentry_title')),
+		h('p', {}, t('reentry_help', f.citizen_name || t('citizen'), fmtTime(f.occurred_at))),
+		h('div', { class: 'field' }, h('label', { for: 'id-number' }, t('id_number')),
+			h('input', { id: 'id-number', name: 'citizen_id_number', inputmode: 'numeric', autocomplete: 'off', maxlength: 16, 'aria-describedby': 'id-hint' }),
+			h('p', { id: 'id-hint', class: 'muted' }, t('id_hint'))),
+		err,
+		h('div', { class: 'actions' }, h('button', { id: 'save-number', type: 'submit', class: 'primary' }, t('save')),
+			h('button', { id: 'no-number', type: 'button', onclick: async () => {
+				await db.reenter(mid, '');
+				location.hash = '#/logs';
+			} }, t('reentry_none'))));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const n = form.citizen_id_number.value.replace(/\s/g, '');
+		if (!/^\d{12}$/.test(n)) {
+			err.textContent = t('bad_id');
+			form.citizen_id_number.focus();
+			return;
+		}
+		await db.reenter(mid, n);
+		form.citizen_id_number.value = '';
+		toast(t('saved'));
+		location.hash = '#/logs';
+		syncNow();
+	});
+	return show(form);
+}
+
 async function sessionsList() {
-	const [rows, attendees, outbox] = await Promise.all([db.rows('training_sessions'), db.rows('session_attendees'), db.outbox()]);
+	const [rows, attendees, outbox, conflicts] = await Promise.all([db.rows('training_sessions'), db.rows('session_attendees'), db.outbox(),
+		db.rows('sync_conflicts')]);
+	const open = new Set(conflicts.filter((c) => !c.row.resolved && c.row.table === 'training_sessions').map((c) => c.row.row_id));
 	const count = new Map();
 	for (const a of attendees) if (!a.row.removed) count.set(a.row.session_id, (count.get(a.row.session_id) || 0) + 1);
 	const byId = new Map(rows.map((r) => [r.id, { row: r.row, version: r.version, state: 'synced' }]));
@@ -248,6 +300,7 @@ async function sessionsList() {
 			s.state = 'pending';
 		}
 		s.people = count.get(s.id) || 0;
+		s.conflict = open.has(s.id);
 	}
 	out.sort((a, b) => String(b.row.held_at || b.row.scheduled_at).localeCompare(String(a.row.held_at || a.row.scheduled_at)));
 	return out;
@@ -262,6 +315,7 @@ async function renderSessions() {
 			h('div', { class: 'muted' }, `${fmtTime(s.row.held_at || s.row.scheduled_at)} · ${t('status')[s.row.status] || s.row.status}`),
 			h('div', {}, `${t('attendee_count')}: ${s.row.attendees || 0}` + (s.people ? ` · ${t('people', s.people)}` : '')),
 			s.row.notes ? h('div', { class: 'muted' }, s.row.notes) : null,
+			s.conflict ? h('p', { class: 'conflict-note' }, h('a', { href: '#/sync', 'data-conflict-of': s.id }, t('conflict_link'))) : null,
 			s.version > 0 && s.row.status !== 'locked' ? h('a', { class: 'button edit', href: `#/sessions/edit/${s.id}`, 'data-edit': s.id }, t('edit')) : null,
 			lead && s.row.status === 'held' && s.version > 0 ? h('button', {
 				class: 'confirm', type: 'button', 'data-confirm': s.id,
@@ -446,39 +500,21 @@ async function renderInbox() {
 	return show(h('h1', {}, t('inbox_title')), list);
 }
 
-async function renderSync() {
-	const [n, m, outbox, conflicts] = await Promise.all([db.pending(), db.meta(['last_sync']), db.outbox(), db.rows('sync_conflicts')]);
-	const rejected = outbox.filter((e) => e.status === 'rejected');
-	const mine = conflicts.map((c) => c.row).filter((c) => !c.resolved && c.lost_by === user.id);
-	return show(
-		h('h1', {}, t('sync_title')),
-		h('p', {}, t('signed_in_as', user.name)),
-		h('dl', { class: 'facts' },
-			h('dt', {}, t('waiting_count')), h('dd', { id: 'pending-count' }, String(n)),
-			h('dt', {}, t('last_sync')), h('dd', { id: 'last-sync' }, m.last_sync ? fmtTime(m.last_sync) : t('never_synced')),
-			h('dt', {}, t('device')), h('dd', { id: 'device-id' }, deviceId),
-			h('dt', {}, t('storage')), h('dd', { id: 'storage' }, storage === 'opfs' ? t('storage_opfs') : t('storage_memory'))),
-		lastError ? h('p', { id: 'sync-error', class: 'error', role: 'alert' }, t('sync_failed', lastError)) : null,
-		h('button', { id: 'sync-now', type: 'button', class: 'primary', disabled: !navigator.onLine, onclick: () => syncNow() }, t('sync_now')),
-		rejected.length ? h('section', { id: 'rejected' }, h('h2', {}, t('rejected_title')), h('ul', { class: 'list' },
-			rejected.map((e) => h('li', {}, h('strong', {}, t('tables')[e.tbl] || e.tbl), h('div', {}, e.message || e.code))))) : null,
-		mine.length ? h('section', {}, h('h2', {}, t('conflicts_title')), h('ul', { class: 'list' },
-			mine.map((c) => h('li', {}, h('strong', {}, `${t('tables')[c.table] || c.table} · ${c.field}`),
-				h('div', {}, `${JSON.stringify(c.lost_value)} → ${JSON.stringify(c.won_value)}`))))) : null,
-		h('button', {
-			id: 'sign-out', type: 'button', onclick: async () => {
-				await db.signOut();
-				user = null;
-				location.hash = '#/login';
-			},
-		}, t('sign_out')));
-}
+// app is what the screens in other files need of the shell.
+const app = () => ({
+	db, user, deviceId, storage, lastError, syncNow, route,
+	signOut: async () => {
+		await db.signOut();
+		user = null;
+		location.hash = '#/login';
+	},
+});
 
 // ---- shell --------------------------------------------------------------
 
 const routes = {
 	'#/logs': renderLogs, '#/logs/new': renderLogForm, '#/sessions': renderSessions, '#/sessions/new': renderSessionForm,
-	'#/targets': renderTargets, '#/inbox': renderInbox, '#/sync': renderSync,
+	'#/targets': renderTargets, '#/inbox': renderInbox, '#/sync': () => renderSync(app()),
 };
 const tabs = [['#/logs', 'nav_logs'], ['#/sessions', 'nav_sessions'], ['#/targets', 'nav_targets'], ['#/inbox', 'nav_inbox'], ['#/sync', 'nav_sync']];
 
@@ -496,22 +532,26 @@ function renderChrome() {
 
 async function route() {
 	const mine = ++routeSeq;
+	if (handedOver) return;
 	if (!user) {
 		view().replaceChildren(...renderLogin());
 		return;
 	}
 	const edit = location.hash.match(/^#\/sessions\/edit\/([0-9a-f-]{36})$/);
-	const hash = edit ? '#/sessions' : routes[location.hash] ? location.hash : '#/logs';
+	const number = location.hash.match(/^#\/logs\/number\/(\d+)$/);
+	const hash = edit ? '#/sessions' : number ? '#/logs' : routes[location.hash] ? location.hash : '#/logs';
 	const nav = document.getElementById('nav');
 	nav.hidden = false;
 	for (const a of nav.querySelectorAll('a')) {
 		if (hash.startsWith(a.getAttribute('href'))) a.setAttribute('aria-current', 'page');
 		else a.removeAttribute('aria-current');
 	}
-	const nodes = edit ? await renderSessionEdit(edit[1]) : await routes[hash]();
-	if (mine !== routeSeq || !nodes) return;
-	view().replaceChildren(...nodes);
-	document.body.dataset.view = edit ? '#/sessions/edit' : hash;
+	const nodes = edit ? await renderSessionEdit(edit[1]) : number ? await renderReentry(Number(number[1])) : await routes[hash]();
+	if (mine !== routeSeq || !nodes || handedOver) return;
+	// A screen leaves out a part with null, which replaceChildren would
+	// show as the text "null".
+	view().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
+	document.body.dataset.view = edit ? '#/sessions/edit' : number ? '#/logs/number' : hash;
 	await renderStatus();
 }
 
@@ -526,10 +566,13 @@ async function main() {
 	if ('serviceWorker' in navigator) {
 		navigator.serviceWorker.register('./sw.js', { scope: './' }).catch((e) => console.warn('service worker:', e));
 	}
-	addEventListener('toso-db-waiting', () => {
-		view().replaceChildren(h('p', { id: 'waiting', role: 'status' }, t('other_tab')));
+	const holding = watchHandOver(db, view, () => {
+		handedOver = true;
+		document.getElementById('nav').hidden = true;
+		document.getElementById('sync-status').textContent = '';
 	});
 	const info = await db.init();
+	holding();
 	deviceId = info.deviceId;
 	storage = info.storage;
 	sync = new Sync(db, deviceId, getLang);

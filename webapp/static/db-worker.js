@@ -37,6 +37,29 @@ CREATE TABLE IF NOT EXISTS rows (
 CREATE TABLE IF NOT EXISTS cursors (scope TEXT PRIMARY KEY, cursor TEXT NOT NULL);
 `;
 
+// MIGRATIONS change a database made by an earlier version of the app, one
+// step per PRAGMA user_version, each in one transaction; a shipped step is
+// never edited.
+const MIGRATIONS = [
+	// 1. cleared: the raw citizen-number fields deleted from an entry once
+	// its result arrived; reentry: those a resend had to go without (the
+	// server was restored and asked for the entry again), for the member to
+	// enter again. The numbers themselves are never kept.
+	`ALTER TABLE outbox ADD COLUMN cleared TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE outbox ADD COLUMN reentry TEXT NOT NULL DEFAULT '';`,
+];
+
+function migrate() {
+	const have = one('PRAGMA user_version').user_version;
+	MIGRATIONS.forEach((sql, i) => {
+		if (i < have) return;
+		tx(() => {
+			db.exec(sql);
+			db.exec(`PRAGMA user_version = ${i + 1}`);
+		});
+	});
+}
+
 // Fields that carry a raw citizen number: sent once, then forgotten.
 const SECRET_FIELDS = ['citizen_id_number', 'citizen_phone'];
 
@@ -78,6 +101,7 @@ async function open() {
 				storage = 'memory';
 				db = new sqlite3.oo1.DB(':memory:', 'c');
 				db.exec(SCHEMA);
+				migrate();
 				return;
 			}
 			await sleep(100);
@@ -85,6 +109,7 @@ async function open() {
 	}
 	db = new pool.OpfsSAHPoolDb('/toso.sqlite3');
 	db.exec(SCHEMA);
+	migrate();
 }
 
 function tx(fn) {
@@ -221,32 +246,69 @@ const methods = {
 	},
 	// recordResults closes outbox entries with their results, in one
 	// transaction, and forgets the raw citizen numbers they carried: the
-	// server has turned them into a citizen ref, the phone keeps none.
+	// server has turned them into a citizen ref, the phone keeps none. It
+	// keeps only the names of the fields it deleted (cleared), so a resend
+	// after a server restore can say what went missing.
 	recordResults(results) {
 		tx(() => {
 			for (const r of results) {
 				const e = one('SELECT fields FROM outbox WHERE mid = ? AND status IS NULL', [r.mid]);
 				if (!e) continue;
 				let fields = e.fields;
+				const cleared = [];
 				if (fields) {
 					const f = JSON.parse(fields);
-					for (const k of SECRET_FIELDS) delete f[k];
+					for (const k of SECRET_FIELDS) {
+						if (k in f) cleared.push(k);
+						delete f[k];
+					}
 					fields = JSON.stringify(f);
 				}
 				db.exec({
-					sql: `UPDATE outbox SET status = ?, code = ?, message = ?, version = ?, conflict_id = ?, server_id = ?, fields = ? WHERE mid = ?`,
-					bind: [r.status, r.code || '', r.message || '', r.version || 0, r.conflict_id || '', r.id || '', fields, r.mid],
+					sql: `UPDATE outbox SET status = ?, code = ?, message = ?, version = ?, conflict_id = ?, server_id = ?, fields = ?,
+						cleared = CASE WHEN ? = '' THEN cleared ELSE ? END WHERE mid = ?`,
+					bind: [r.status, r.code || '', r.message || '', r.version || 0, r.conflict_id || '', r.id || '', fields,
+						cleared.join(','), cleared.join(','), r.mid],
 				});
 			}
 		});
 	},
 	// reopenFrom makes entries from mid on pending again after a mid_gap
 	// (the server was restored from a backup), if the outbox holds mid.
+	// An entry whose citizen number was deleted after its first send goes
+	// again without it (the phone has no copy, and the protocol ignores a
+	// citizen_ref from a phone), so it is marked for the member to enter
+	// the number again: reentry names the fields.
 	reopenFrom(mid) {
 		return tx(() => {
 			if (!one('SELECT 1 AS x FROM outbox WHERE mid = ?', [mid])) return 0;
-			db.exec({ sql: `UPDATE outbox SET status = NULL, code = '', message = '', version = 0, conflict_id = '', server_id = '' WHERE mid >= ?`, bind: [mid] });
+			db.exec({
+				sql: `UPDATE outbox SET status = NULL, code = '', message = '', version = 0, conflict_id = '', server_id = '',
+					reentry = CASE WHEN cleared != '' AND op != 'delete' THEN cleared ELSE reentry END WHERE mid >= ?`,
+				bind: [mid],
+			});
 			return db.changes();
+		});
+	},
+	// reenter queues the number the member typed again for the row of a
+	// marked entry, as a patch in the same transaction that clears the
+	// mark; an empty number clears the mark only (the member has no number
+	// to give: the server keeps the record without a citizen ref).
+	reenter(mid, number) {
+		return tx(() => {
+			const e = one('SELECT tbl, id, reentry, version FROM outbox WHERE mid = ?', [mid]);
+			if (!e || !e.reentry) return 0;
+			db.exec({ sql: `UPDATE outbox SET reentry = '' WHERE tbl = ? AND id = ?`, bind: [e.tbl, e.id] });
+			if (!number) return 0;
+			const row = one('SELECT max(version) AS v FROM rows WHERE tbl = ? AND id = ?', [e.tbl, e.id]);
+			const base = Math.max(row && row.v ? row.v : 0, e.version);
+			const next = Number(getMeta('next_mid') || '1');
+			db.exec({
+				sql: `INSERT INTO outbox (mid, tbl, op, id, base_version, fields, created_at) VALUES (?, ?, 'patch', ?, ?, ?, ?)`,
+				bind: [next, e.tbl, e.id, base, JSON.stringify({ [e.reentry.split(',')[0]]: number }), new Date().toISOString()],
+			});
+			setMeta('next_mid', next + 1);
+			return next;
 		});
 	},
 	cursors() {
@@ -314,8 +376,14 @@ const methods = {
 	},
 	// outbox lists entries, newest first (pending and done).
 	outbox() {
-		return all(`SELECT mid, tx, tbl, op, id, base_version, fields, created_at, status, code, message, version, conflict_id, server_id
-			FROM outbox ORDER BY mid DESC`).map((e) => ({ ...e, fields: e.fields ? JSON.parse(e.fields) : null }));
+		return all(`SELECT mid, tx, tbl, op, id, base_version, fields, created_at, status, code, message, version, conflict_id, server_id,
+			cleared, reentry FROM outbox ORDER BY mid DESC`).map((e) => ({ ...e, fields: e.fields ? JSON.parse(e.fields) : null }));
+	},
+	// close ends the connection before the page ends this worker, so a
+	// tab handing the database over never stops inside a transaction.
+	close() {
+		if (db) db.close();
+		db = null;
 	},
 	// signOut forgets the tokens; the device id, the outbox and the rows
 	// stay for the next sign-in (the device is bound to this account).

@@ -27,11 +27,35 @@ export function openDB() {
 	addEventListener('pageshow', (ev) => {
 		if (ev.persisted) location.reload();
 	});
+	let released = false;
 	const call = (method, ...args) => new Promise((resolve, reject) => {
+		if (released) {
+			reject(new Error('the database is open in another tab'));
+			return;
+		}
 		const id = next++;
 		waiting.set(id, { resolve, reject });
 		worker.postMessage({ id, method, args });
 	});
+	// release hands the database to another tab: the worker closes it after
+	// the calls already queued (each transaction runs whole), then ends,
+	// which lets go of the Web Lock and the OPFS handles. A sync cut short
+	// here loses nothing: its entries stay pending and the next tab sends
+	// the same mids again, which the server answers from its stored results.
+	const release = async () => {
+		if (released) return;
+		await call('close').catch(() => {});
+		released = true;
+		worker.terminate();
+		for (const w of waiting.values()) w.reject(new Error('the database is open in another tab'));
+		waiting.clear();
+	};
 	// 'then' stays undefined so the proxy is not mistaken for a promise.
-	return new Proxy({}, { get: (_, method) => (method === 'then' ? undefined : (...args) => call(method, ...args)) });
+	return new Proxy({}, {
+		get: (_, method) => {
+			if (method === 'then') return undefined;
+			if (method === 'release') return release;
+			return (...args) => call(method, ...args);
+		},
+	});
 }
