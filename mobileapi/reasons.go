@@ -182,6 +182,7 @@ var storeDetails = map[string]Message{
 	"team %d is inactive":    {"Team %s is inactive.", "Tổ %s đã ngừng hoạt động."},
 	"the child areas have no %s figures: allocate equally": {"The areas below have no %s figures: allocate equally.",
 		"Các địa bàn trực thuộc chưa có số liệu %s: hãy chia đều."},
+	"text must be UTF-8 without NUL bytes":    {"Text must be UTF-8 without NUL bytes.", "Văn bản phải là UTF-8 và không chứa ký tự NUL."},
 	"the mutations of tx %q must be adjacent": {"The mutations of tx %s must be adjacent.", "Các thao tác của tx %s phải đứng liền nhau."},
 	"to must be a date (YYYY-MM-DD)":          {"To must be a date (YYYY-MM-DD).", "Ngày kết thúc phải theo định dạng YYYY-MM-DD."},
 	"to must not be before from":              {"To must not be before from.", "Ngày kết thúc không được trước ngày bắt đầu."},

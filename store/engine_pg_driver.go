@@ -154,7 +154,7 @@ func pgArg(v any) (any, error) {
 // text cannot hold (SQLite stores any bytes): the caller's mistake, so it
 // wraps ErrInvalid (database/sql keeps the wrap). JSON bodies never carry
 // one (encoding/json repairs bad UTF-8); a URL's query can.
-var errNotPGText = fmt.Errorf("%w: text that is not UTF-8 or holds a NUL byte", ErrInvalid)
+var errNotPGText = fmt.Errorf("text must be UTF-8 without NUL bytes: %w", ErrInvalid)
 
 // pgRenames are SQLite functions whose PostgreSQL twin takes the same
 // arguments under another name; compat.sql cannot define them because
