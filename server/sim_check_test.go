@@ -376,14 +376,24 @@ func (s *sim) checkSessionFields() {
 		}
 		ws := writes[k]
 		sort.Slice(ws, func(i, j int) bool { return ws[i].version < ws[j].version })
+		// A write of the value the field already holds changes nothing:
+		// the field keeps its version and author (store/sessions.go), so a
+		// later writer whose base covers the first write of that value
+		// has seen it (seed 5664).
+		runs := ws[:1:1]
+		for _, w := range ws[1:] {
+			if w.value != runs[len(runs)-1].value {
+				runs = append(runs, w)
+			}
+		}
 		id, field, _ := strings.Cut(k, "|")
 		var got string
 		s.db().QueryRow(`SELECT `+map[string]string{"place": "place", "notes": "notes"}[field]+` FROM training_sessions WHERE id = ?`, id).Scan(&got)
 		if want := ws[len(ws)-1].value; got != want {
 			s.t.Errorf("seed %d: session %s %s = %q, want %q, the last accepted write", s.seed, id, field, got, want)
 		}
-		for i := 1; i < len(ws); i++ {
-			prev, next := ws[i-1], ws[i]
+		for i := 1; i < len(runs); i++ {
+			prev, next := runs[i-1], runs[i]
 			if next.base >= prev.version || next.user == prev.user || next.value == prev.value {
 				continue
 			}
