@@ -9,7 +9,9 @@
 # As FACTS.md says: initdb refuses to run as root, so as root the cluster
 # belongs to the postgres user (runuser), and its folder and log are that
 # user's. fsync is off: the cluster lives as long as a test run.
-# PGTEST_DIR and PGTEST_PORT choose the folder and the loopback port.
+# PGTEST_DIR and PGTEST_PORT choose the folder and the loopback port;
+# PGTEST_DURABLE=1 keeps fsync and synchronous_commit on (for benchmarks:
+# what a production cluster does).
 set -eu
 dir=${PGTEST_DIR:-/tmp/toso-pgtest}
 port=${PGTEST_PORT:-55432}
@@ -25,7 +27,9 @@ start)
 		as initdb -D "$dir" -A trust -U postgres >"$dir.initdb.log" 2>&1 || { cat "$dir.initdb.log" >&2; exit 1; }
 	fi
 	if ! as pg_ctl -D "$dir" status >/dev/null 2>&1; then
-		as pg_ctl -D "$dir" -w -l "$dir/server.log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+		fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+		[ "${PGTEST_DURABLE:-}" = 1 ] && fast="-c shared_buffers=1GB -c max_wal_size=4GB"
+		as pg_ctl -D "$dir" -w -l "$dir/server.log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $fast -c max_connections=200" start >/dev/null
 	fi
 	echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 	;;

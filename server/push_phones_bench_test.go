@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -42,18 +40,7 @@ const (
 func BenchmarkPushPhones(b *testing.B) {
 	st, _ := openBench(b)
 	ctx := context.Background()
-	cfg := Config{Addr: "127.0.0.1:0", JWTSecret: testSecret, Limits: mobileapi.Limits{
-		LoginPerIP: 1 << 30, LoginIPWindow: time.Second, LoginPerPhone: 1 << 30, LoginPhoneWindow: time.Second,
-		RequestsPerSecond: 1e6, RequestBurst: 1 << 30}}
-	srv, err := New(cfg, st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	addrc, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- srv.Run(runCtx, func(a net.Addr) { addrc <- a.String() }) }()
-	defer func() { stop(); <-done }()
-	base := "http://" + <-addrc
+	base := startBenchServer(b, st)
 	tokens, err := mobileapi.NewTokens(testSecret, 24*time.Hour, nil)
 	if err != nil {
 		b.Fatal(err)
