@@ -99,9 +99,10 @@ var teamSQL = []struct{ name, sql string }{
 				AND ((s.key = '' AND s.metric IN ('log', 'session', 'attendees', 'women', 'minority', 'elderly'))
 				OR (s.metric = 'first' AND s.key = '*'))
 			GROUP BY r.team_id, r.period) x
-		JOIN fold_teams f ON f.team_id = x.team_id
-		LEFT JOIN team_totals b ON b.team_id = x.team_id
-			AND b.day = (SELECT max(q.day) FROM team_totals q WHERE q.team_id = x.team_id AND q.day < f.day)
+		LEFT JOIN (SELECT t.* FROM fold_teams f CROSS JOIN team_totals t
+			WHERE t.team_id = f.team_id
+				AND t.day = (SELECT max(q.day) FROM team_totals q WHERE q.team_id = f.team_id AND q.day < f.day)) b
+			ON b.team_id = x.team_id
 		WHERE x.logs <> 0 OR x.citizens <> 0 OR x.sessions <> 0 OR x.attendees <> 0 OR x.women <> 0 OR x.minority <> 0
 			OR x.elderly <> 0
 		WINDOW w AS (PARTITION BY x.team_id ORDER BY x.period ROWS UNBOUNDED PRECEDING)`},
