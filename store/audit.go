@@ -24,11 +24,27 @@ type AuditEntry struct {
 // audit records who did what inside the write transaction of the change.
 // detail is marshalled to JSON; it must never hold raw citizen numbers.
 func (s *Store) audit(ctx context.Context, tx *sql.Tx, a Actor, mid int64, action, entity string, entityID any, detail any) error {
+	r, err := s.auditRow(a, mid, action, entity, entityID, detail)
+	if err != nil {
+		return err
+	}
+	return s.auditMany(ctx, tx, []auditLine{r})
+}
+
+// auditLine is one audit_log row before it is written.
+type auditLine struct {
+	at, device, action, entity, id, detail string
+	user, mid                              int64
+}
+
+// auditRow makes the row audit writes (a push collects its rows and writes
+// them with auditMany, a statement per hundred instead of one each).
+func (s *Store) auditRow(a Actor, mid int64, action, entity string, entityID any, detail any) (auditLine, error) {
 	d := []byte("{}")
 	if detail != nil {
 		var err error
 		if d, err = json.Marshal(detail); err != nil {
-			return fmt.Errorf("audit: %w", err)
+			return auditLine{}, fmt.Errorf("audit: %w", err)
 		}
 	}
 	var id string
@@ -40,12 +56,27 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, a Actor, mid int64, actio
 	default:
 		id = fmt.Sprint(v)
 	}
-	_, err := s.wstmts.exec(ctx, tx, `
-		INSERT INTO audit_log (at, user_id, device_id, mid, action, entity, entity_id, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		ts(s.now()), nullInt(a.UserID), nullStr(a.DeviceID), nullInt(mid), action, entity, id, string(d))
-	if err != nil {
-		return fmt.Errorf("audit %s %s: %w", action, entity, err)
+	return auditLine{at: ts(s.now()), user: a.UserID, device: a.DeviceID, mid: mid, action: action, entity: entity,
+		id: id, detail: string(d)}, nil
+}
+
+// auditMany writes rows in order, a hundred a statement.
+func (s *Store) auditMany(ctx context.Context, tx *sql.Tx, rows []auditLine) error {
+	for len(rows) > 0 {
+		n := min(len(rows), 100)
+		q := `INSERT INTO audit_log (at, user_id, device_id, mid, action, entity, entity_id, detail) VALUES `
+		args := make([]any, 0, 8*n)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, r.at, nullInt(r.user), nullStr(r.device), nullInt(r.mid), r.action, r.entity, r.id, r.detail)
+		}
+		if _, err := s.wstmts.exec(ctx, tx, q, args...); err != nil {
+			return fmt.Errorf("audit %s %s: %w", rows[0].action, rows[0].entity, err)
+		}
+		rows = rows[n:]
 	}
 	return nil
 }

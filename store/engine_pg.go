@@ -316,4 +316,5 @@ const (
 	pgSerialization       = "40001"
 	pgDeadlock            = "40P01"
 	pgLockNotAvailable    = "55P03"
+	pgTxAborted           = "25P02" // in_failed_sql_transaction: a statement after one that failed
 )

@@ -45,7 +45,19 @@ type pushTx struct {
 	now   string
 	seq   int64 // the last allocated seq; written back before commit
 	teams map[int64]teamPlace
+	// careful puts every mutation in a savepoint on PostgreSQL, where a
+	// failed statement aborts the whole transaction. A push first runs
+	// without (two round trips less a mutation) and again, careful, only
+	// when a statement failed (errPGRedo).
+	careful bool
+	audits  []auditLine // written with the results, before commit
 }
+
+// errPGRedo ends a push's transaction on PostgreSQL when a statement of a
+// mutation outside a savepoint failed: the transaction is aborted there, so
+// the push runs again with a savepoint per mutation (pushTx.careful), and
+// the mutation is rejected alone as on SQLite.
+var errPGRedo = errors.New("push: a statement failed outside a savepoint; run again with savepoints")
 
 type teamPlace struct {
 	AreaID int64
@@ -147,86 +159,96 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		hashes[i] = mutationHash(&muts[i])
 	}
 	resp := &PushResponse{ServerTime: now, Results: make([]Result, 0, len(muts))}
-	err = s.weightedTx(ctx, len(muts), func(ctx context.Context, tx *sql.Tx) error {
-		// This may run twice (group commit): start from nothing.
-		resp.Results, resp.RetryAfter, resp.LastMid = resp.Results[:0], 0, 0
-		p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}}
-		lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
-		if err != nil {
-			return err
-		}
-		resp.LastMid = lastMid
-		if len(muts) == 0 {
-			return nil
-		}
-		if muts[0].Mid > lastMid+1 {
-			return &MidGapError{Expected: lastMid + 1}
-		}
-		stored, err := s.storedResults(ctx, tx, req.DeviceID, muts[0].Mid, min(lastMid, muts[len(muts)-1].Mid))
-		if err != nil {
-			return err
-		}
-		start := 0
-		for ; start < len(muts) && muts[start].Mid <= lastMid; start++ {
-			st, ok := stored[muts[start].Mid]
-			r := st.Result
-			switch {
-			case !ok:
-				r = Result{Mid: muts[start].Mid, Status: StatusDuplicate}
-			case st.Hash != "" && st.Hash != hashes[start]:
-				// The phone reused a mid for other work: refuse it visibly
-				// rather than answer with the first mutation's result.
-				r = Result{Mid: muts[start].Mid, Status: StatusRejected, Code: CodeMidReused}
-			}
-			resp.Results = append(resp.Results, r)
-		}
-		if start == len(muts) {
-			return nil
-		}
-		if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
-			return fmt.Errorf("push: %w", err)
-		}
-		fresh := make([]Result, len(muts)-start)
-		done := make([]bool, len(muts)-start)
-		processed := 0
-		for i := start; i < len(muts); i++ {
-			if done[i-start] {
-				continue
-			}
-			if !req.SoftDeadline.IsZero() && s.now().After(req.SoftDeadline) {
-				resp.RetryAfter = 2
-				break
-			}
-			group := []int{i}
-			for j := i + 1; muts[i].Tx != "" && j < len(muts) && muts[j].Tx == muts[i].Tx; j++ {
-				group = append(group, j)
-			}
-			if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
+	// On PostgreSQL a push runs without a savepoint per mutation, and again
+	// with them if a statement failed (errPGRedo, pushTx.careful).
+	for careful := false; ; careful = true {
+		err = s.weightedTx(ctx, len(muts), func(ctx context.Context, tx *sql.Tx) error {
+			// This may run twice (group commit): start from nothing.
+			resp.Results, resp.RetryAfter, resp.LastMid = resp.Results[:0], 0, 0
+			p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}, careful: careful}
+			lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
+			if err != nil {
 				return err
 			}
-			for _, g := range group {
-				done[g-start] = true
+			resp.LastMid = lastMid
+			if len(muts) == 0 {
+				return nil
 			}
-			for processed < len(done) && done[processed] {
-				processed++
+			if muts[0].Mid > lastMid+1 {
+				return &MidGapError{Expected: lastMid + 1}
 			}
+			stored, err := s.storedResults(ctx, tx, req.DeviceID, muts[0].Mid, min(lastMid, muts[len(muts)-1].Mid))
+			if err != nil {
+				return err
+			}
+			start := 0
+			for ; start < len(muts) && muts[start].Mid <= lastMid; start++ {
+				st, ok := stored[muts[start].Mid]
+				r := st.Result
+				switch {
+				case !ok:
+					r = Result{Mid: muts[start].Mid, Status: StatusDuplicate}
+				case st.Hash != "" && st.Hash != hashes[start]:
+					// The phone reused a mid for other work: refuse it visibly
+					// rather than answer with the first mutation's result.
+					r = Result{Mid: muts[start].Mid, Status: StatusRejected, Code: CodeMidReused}
+				}
+				resp.Results = append(resp.Results, r)
+			}
+			if start == len(muts) {
+				return nil
+			}
+			if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
+			fresh := make([]Result, len(muts)-start)
+			done := make([]bool, len(muts)-start)
+			processed := 0
+			for i := start; i < len(muts); i++ {
+				if done[i-start] {
+					continue
+				}
+				if !req.SoftDeadline.IsZero() && s.now().After(req.SoftDeadline) {
+					resp.RetryAfter = 2
+					break
+				}
+				group := []int{i}
+				for j := i + 1; muts[i].Tx != "" && j < len(muts) && muts[j].Tx == muts[i].Tx; j++ {
+					group = append(group, j)
+				}
+				if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
+					return err
+				}
+				for _, g := range group {
+					done[g-start] = true
+				}
+				for processed < len(done) && done[processed] {
+					processed++
+				}
+			}
+			fresh = fresh[:processed]
+			if err := s.auditMany(ctx, tx, p.audits); err != nil {
+				return err
+			}
+			if err := s.storeResults(ctx, tx, req.DeviceID, fresh, hashes[start:], p.now); err != nil {
+				return err
+			}
+			resp.Results = append(resp.Results, fresh...)
+			if processed > 0 {
+				resp.LastMid = muts[start+processed-1].Mid
+			}
+			if _, err := s.wstmts.exec(ctx, tx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
+			if _, err := s.wstmts.exec(ctx, tx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
+			return nil
+		})
+		if !s.pg || careful || !errors.Is(err, errPGRedo) && pgCode(err) != pgTxAborted {
+			break
 		}
-		fresh = fresh[:processed]
-		if err := s.storeResults(ctx, tx, req.DeviceID, fresh, hashes[start:], p.now); err != nil {
-			return err
-		}
-		resp.Results = append(resp.Results, fresh...)
-		if processed > 0 {
-			resp.LastMid = muts[start+processed-1].Mid
-		}
-		if _, err := s.wstmts.exec(ctx, tx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
-			return fmt.Errorf("push: %w", err)
-		}
-		if _, err := s.wstmts.exec(ctx, tx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
-			return fmt.Errorf("push: %w", err)
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		return nil, unavailable(ctx, err)
 	}
@@ -253,16 +275,15 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 	// before it writes, and its one write that a constraint can refuse
 	// comes first (a savepoint journals every page it changes: a third of
 	// the writer's CPU when each mutation had one). On PostgreSQL a failed
-	// statement aborts the whole transaction, so every mutation gets one
-	// there (two round trips more each; a pre-check per table could spare
-	// them).
-	atomic := len(group) > 1 || p.s.pg
+	// statement aborts the whole transaction: a push runs without them and,
+	// if a statement fails, again with one per mutation (pushTx.careful).
+	atomic := len(group) > 1 || p.careful
 	if atomic {
 		if err := p.exec(`SAVEPOINT push_group`); err != nil {
 			return err
 		}
 	}
-	mark := p.s.folding().mark()
+	mark, audits := p.s.folding().mark(), len(p.audits)
 	failed := -1
 	for _, i := range group {
 		m := &muts[i]
@@ -279,6 +300,8 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 			r, err = p.s.tables[m.Table].apply(p, m, parsed[i])
 			var rj *rejectErr
 			switch {
+			case err != nil && p.s.pg && !atomic:
+				return errPGRedo // a statement may have failed: the transaction is aborted
 			case errors.As(err, &rj):
 				r = *rj.r
 			case errors.Is(err, ErrInvalid):
@@ -293,9 +316,11 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 			failed = i
 			break
 		}
-		if err := p.s.audit(p.ctx, p.tx, p.actor, m.Mid, m.Op, m.Table, m.ID, auditFields(m)); err != nil {
+		line, err := p.s.auditRow(p.actor, m.Mid, m.Op, m.Table, m.ID, auditFields(m))
+		if err != nil {
 			return err
 		}
+		p.audits = append(p.audits, line)
 	}
 	if failed < 0 {
 		if atomic {
@@ -307,6 +332,7 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 		return nil // rejected before writing: nothing to take back
 	}
 	p.s.folding().rollback(mark)
+	p.audits = p.audits[:audits]
 	if err := p.exec(`ROLLBACK TO push_group`); err != nil {
 		return err
 	}
