@@ -295,7 +295,13 @@ func copyBenchToPG(src, dst string) error {
 		return err
 	}
 	defer st.Close()
-	return st.RebuildRollups(ctx)
+	if err := st.RebuildRollups(ctx); err != nil {
+		return err
+	}
+	// Statistics now, as autovacuum would soon after a bulk load: the
+	// copies made from the template start with them.
+	_, err = conn.Exec(ctx, `ANALYZE`)
+	return err
 }
 
 // sqlRowSource feeds database/sql rows to pgx's CopyFrom.
