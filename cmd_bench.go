@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	rpprof "runtime/pprof"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -101,7 +102,7 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "", stderr)
 	var cfg loadtest.Config
-	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "the running server (loopback only)")
+	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "the running server (loopback only); several nodes of one database, comma-separated: the phones alternate between them")
 	fs.StringVar(&cfg.DB, "db", "bench.db", "the server's database, read for member accounts")
 	fs.StringVar(&cfg.Password, "password", demo.Password, "the accounts' password")
 	fs.IntVar(&cfg.Phones, "phones", 1000, "phones to simulate")
@@ -130,8 +131,10 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer rpprof.StopCPUProfile()
 	}
-	if err := loadtest.CheckLoopback(cfg.BaseURL); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	for _, u := range strings.Split(cfg.BaseURL, ",") {
+		if err := loadtest.CheckLoopback(u); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	cfg.Progress = stderr
 	rep, err := loadtest.Run(ctx, cfg)

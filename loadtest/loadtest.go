@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,7 @@ import (
 
 // Config shapes a run.
 type Config struct {
-	BaseURL     string        // loopback only
+	BaseURL     string        // loopback only; several, comma-separated: phone i uses the i-th (nodes on one database)
 	DB          string        // the server's database, read for the accounts
 	Password    string        // every account's password
 	Phones      int           // phones to run (at most the accounts found)
@@ -108,8 +109,11 @@ func Accounts(ctx context.Context, path string, n int) ([]Account, error) {
 
 // Run drives the phones and returns the report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if err := CheckLoopback(cfg.BaseURL); err != nil {
-		return nil, err
+	bases := strings.Split(cfg.BaseURL, ",")
+	for _, b := range bases {
+		if err := CheckLoopback(b); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Mutations <= 0 {
 		cfg.Mutations = 10
@@ -161,7 +165,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		started.Add(1)
 		a := accts[i]
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
-		if err := runPhone(ctx, client, cfg, filepath.Join(dir, strconv.Itoa(i)+".db"), a, rng, rec); err != nil {
+		if err := runPhone(ctx, client, cfg, bases[i%len(bases)], filepath.Join(dir, strconv.Itoa(i)+".db"), a, rng, rec); err != nil {
 			failed.Add(1)
 			rec.fail(err)
 		}
@@ -241,13 +245,13 @@ func mib(b int64) string {
 
 // runPhone is one phone's morning: sign in, record the day's work, push,
 // pull until quiet.
-func runPhone(ctx context.Context, client *http.Client, cfg Config, path string, a Account, rng *rand.Rand, rec *recorder) error {
+func runPhone(ctx context.Context, client *http.Client, cfg Config, base, path string, a Account, rng *rand.Rand, rec *recorder) error {
 	if cfg.PhoneDir == "" {
 		defer os.Remove(path)
 		defer os.Remove(path + "-wal")
 		defer os.Remove(path + "-shm")
 	}
-	c, err := phone.Open(ctx, path, phone.Config{BaseURL: cfg.BaseURL, HTTP: client})
+	c, err := phone.Open(ctx, path, phone.Config{BaseURL: base, HTTP: client})
 	if err != nil {
 		return fmt.Errorf("phone database: %w", err)
 	}

@@ -5,8 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,6 +124,28 @@ func TestSmoke(t *testing.T) {
 	// catalog.
 	if rep.Pulled < 10 {
 		t.Errorf("prepared: %d changes pulled by 10 phones, want at least one each", rep.Pulled)
+	}
+
+	// Two nodes: the phones alternate between the URLs. The second is a
+	// counting proxy in front of the same server.
+	var viaSecond atomic.Int64
+	target, _ := url.Parse(base)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	second := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/sync/push") {
+			viaSecond.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer second.Close()
+	rep, err = Run(ctx, Config{BaseURL: base + "," + second.URL, DB: path, Phones: 10, Concurrency: 3, Seed: 4,
+		PhoneDir: prepared, SignedIn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 0 || viaSecond.Load() != 5 {
+		t.Errorf("two nodes: %d failed (%v), %d pushes through the second, want none failed and 5 (phones 1, 3, 5, 7, 9)",
+			rep.Failed, rep.Errors, viaSecond.Load())
 	}
 
 	// The address's login budget is spent: a new phone signing in is
