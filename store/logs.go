@@ -148,6 +148,12 @@ type logRow struct {
 }
 
 func (p *pushTx) loadLog(id string) (*logRow, error) {
+	if p.newLogs[id] {
+		// Known absent at the push's start; only once, since the create
+		// that asks may write it.
+		delete(p.newLogs, id)
+		return nil, nil
+	}
 	row, err := p.queryRow(`SELECT id, team_id, area_id, created_by, village_id, occurred_at, citizen_ref, citizen_name,
 		age_band, gender, notes, minority, disability, consent, outcomes, locked, deleted, version
 		FROM assistance_logs WHERE id = ?`, id)

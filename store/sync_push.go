@@ -51,6 +51,10 @@ type pushTx struct {
 	// when a statement failed (errPGRedo).
 	careful bool
 	audits  []auditLine // written with the results, before commit
+	// newLogs are the ids of the push's log creates that no row holds
+	// yet, read in one query (absentLogs): loadLog answers for each once
+	// without a statement.
+	newLogs map[string]bool
 }
 
 // errPGRedo ends a push's transaction on PostgreSQL when a statement of a
@@ -199,6 +203,9 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 				return nil
 			}
 			if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
+			if p.newLogs, err = s.absentLogs(ctx, tx, muts[start:]); err != nil {
 				return fmt.Errorf("push: %w", err)
 			}
 			fresh := make([]Result, len(muts)-start)
@@ -509,4 +516,34 @@ func (p *pushTx) checkBase(m *Mutation) (*Result, error) {
 		return reject(CodeValidation, "base_version", "is newer than the row's version"), nil
 	}
 	return nil, nil
+}
+
+// absentLogs returns the ids of the log creates among muts that no row
+// holds: a phone's creates are new rows, and one query for them all costs
+// less than a lookup each.
+func (s *Store) absentLogs(ctx context.Context, tx *sql.Tx, muts []Mutation) (map[string]bool, error) {
+	absent := map[string]bool{}
+	var ids []string
+	for i := range muts {
+		if m := &muts[i]; m.Table == "assistance_logs" && m.Op == "create" && !absent[m.ID] {
+			absent[m.ID] = true
+			ids = append(ids, m.ID)
+		}
+	}
+	err := eachChunk(ids, func(list string, args []any) error {
+		rows, err := s.wstmts.query(ctx, tx, `SELECT id FROM assistance_logs WHERE id IN `+list, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			delete(absent, id)
+		}
+		return rows.Err()
+	})
+	return absent, err
 }
