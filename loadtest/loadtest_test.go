@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"toso/mobileapi"
 	"toso/server"
 	"toso/store"
+	"toso/store/storetest"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -40,7 +40,7 @@ func TestCheckLoopback(t *testing.T) {
 func TestSmoke(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	path := filepath.Join(t.TempDir(), "bench.db")
+	path := storetest.DB(t, "bench.db") // PostgreSQL when TOSO_TEST_PG is set
 	st, err := store.Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
