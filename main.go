@@ -6,8 +6,9 @@
 //	toso demo               run with a demo database (created on first use)
 //	toso migrate            create or migrate the database and exit
 //	toso user create        create a user (the first admin)
-//	toso backup PATH        write a consistent copy of the live database
+//	toso backup PATH        write a consistent copy of the live database (SQLite)
 //	toso restore BACKUP     check a backup and make it the database (server stopped)
+//	toso restore --after-pg-restore   mark a PostgreSQL database pg_restore filled
 //	toso import areas FILE.csv
 //	toso import users FILE.csv|FILE.xlsx
 //	toso import completions FILE.csv|FILE.xlsx
@@ -164,8 +165,9 @@ commands:
   bench                      simulate phones against a running server on loopback
   migrate                    create or migrate the database and exit
   user create                create a user, e.g. the first admin
-  backup PATH                write a consistent copy of the live database to PATH
+  backup PATH                write a consistent copy of the live database to PATH (SQLite; pg_dump for PostgreSQL)
   restore BACKUP             check a backup and make it the database (the server stopped)
+  restore --after-pg-restore on PostgreSQL, after pg_restore: phones pull their scopes again
   import areas FILE.csv      import the official list of administrative units
   import users FILE.csv|xlsx import team rosters
   import completions FILE    import Bình dân học vụ số course completions (CSV or XLSX)
@@ -173,7 +175,8 @@ commands:
   version                    print the version, commit, build time, Go and schema versions (also --version)
 
 Run "toso COMMAND -h" for a command's flags; every flag --some-name can also be
-set with the environment variable TOSO_SOME_NAME.`
+set with the environment variable TOSO_SOME_NAME. --db takes a file (SQLite) or
+a postgres:// URL (PostgreSQL: give the keys or --key-file).`
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	err := dispatch(ctx, args, getenv, stdout, stderr)
