@@ -26,7 +26,9 @@ import (
 func runGenerate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("generate", "", stderr)
 	const villages = 10
-	db := fs.String("db", "bench.db", "database file to create")
+	db := fs.String("db", "bench.db", "database file to create, or postgres://user:pass@host:5432/db")
+	keyFile := fs.String("key-file", "", "the key file (default DB.keys beside an SQLite database; on PostgreSQL, this or "+
+		"TOSO_CITIZEN_KEY and TOSO_JWT_SECRET are required)")
 	teams := fs.Int("teams", 5000, "teams (one per village), about")
 	members := fs.Int("members", 5, "members per team, including the lead")
 	seed := fs.Uint64("seed", 1, "seed")
@@ -53,7 +55,7 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	}
 	// The key file beside the database, so citizens pushed now are the
 	// same citizens to the server that serves it later.
-	st, _, err := openStore(ctx, Config{DB: *db, CitizenKey: getenv("TOSO_CITIZEN_KEY"), JWTSecret: getenv("TOSO_JWT_SECRET")},
+	st, _, err := openStore(ctx, Config{DB: *db, CitizenKey: getenv("TOSO_CITIZEN_KEY"), JWTSecret: getenv("TOSO_JWT_SECRET"), KeyFile: *keyFile},
 		slog.New(slog.NewTextHandler(stderr, nil)), true)
 	if err != nil {
 		return err
@@ -77,12 +79,12 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	close(done)
 	fmt.Fprintln(stderr)
 	if err != nil {
-		return fmt.Errorf("generate %s: %w", *db, err)
+		return fmt.Errorf("generate %s: %w", store.Redacted(*db), err)
 	}
 	if !created {
-		fmt.Fprintf(stdout, "%s already holds a generated province\n", *db)
+		fmt.Fprintf(stdout, "%s already holds a generated province\n", store.Redacted(*db))
 	} else {
-		fmt.Fprintf(stdout, "%s: %d communes, %d teams, %d users (password %q) in %s\n", *db, len(p.Communes), p.Teams(),
+		fmt.Fprintf(stdout, "%s: %d communes, %d teams, %d users (password %q) in %s\n", store.Redacted(*db), len(p.Communes), p.Teams(),
 			p.Users, demo.Password, time.Since(start).Round(time.Millisecond))
 	}
 	if *phoneDir == "" {
@@ -103,7 +105,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs := newFlagSet("bench", "", stderr)
 	var cfg loadtest.Config
 	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "the running server (loopback only); several nodes of one database, comma-separated: the phones alternate between them")
-	fs.StringVar(&cfg.DB, "db", "bench.db", "the server's database, read for member accounts")
+	fs.StringVar(&cfg.DB, "db", "bench.db", "the server's database (a file or a postgres:// URL), read for member accounts")
 	fs.StringVar(&cfg.Password, "password", demo.Password, "the accounts' password")
 	fs.IntVar(&cfg.Phones, "phones", 1000, "phones to simulate")
 	fs.IntVar(&cfg.Mutations, "mutations", 10, "mutations each phone pushes")

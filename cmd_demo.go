@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"toso/demo"
+	"toso/store"
 )
 
 // runDemo serves a demo database (./demo.db unless --db or TOSO_DB say
-// otherwise), generating the demo province on first use and reusing it
-// afterwards.
+// otherwise, which may be a PostgreSQL URL), generating the demo province
+// on first use and reusing it afterwards.
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseServe("demo", args, getenv, stderr, "demo.db")
 	if err != nil {
@@ -28,15 +29,15 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	start := time.Now()
 	p, created, err := demo.Ensure(ctx, st, demo.Options{Log: log, Activity: demo.Activity})
 	if err != nil {
-		return fmt.Errorf("demo %s: %w", cfg.DB, err)
+		return fmt.Errorf("demo %s: %w", store.Redacted(cfg.DB), err)
 	}
 	if created {
-		log.Info("demo database created", "db", cfg.DB, "teams", p.Teams(), "users", p.Users,
+		log.Info("demo database created", "db", store.Redacted(cfg.DB), "teams", p.Teams(), "users", p.Users,
 			"took", time.Since(start).Round(time.Millisecond).String())
 	} else {
-		log.Info("reusing the demo database", "db", cfg.DB)
+		log.Info("reusing the demo database", "db", store.Redacted(cfg.DB))
 	}
-	return serve(ctx, cfg, st, k, log, func(addr net.Addr) { printAccounts(stdout, "http://"+addr.String(), cfg.DB) })
+	return serve(ctx, cfg, st, k, log, func(addr net.Addr) { printAccounts(stdout, "http://"+addr.String(), store.Redacted(cfg.DB)) })
 }
 
 // printAccounts prints where the demo listens and how to log in.

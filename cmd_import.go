@@ -26,7 +26,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	kind := args[0]
 	var cfg Config
 	fs := newFlagSet("import "+kind, "FILE", stderr)
-	fs.StringVar(&cfg.DB, "db", "toso.db", "database file")
+	fs.StringVar(&cfg.DB, "db", "toso.db", "database file, or postgres://user:pass@host:5432/db for PostgreSQL")
 	cfg.logFlag(fs)
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err

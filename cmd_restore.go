@@ -25,12 +25,68 @@ import (
 //  3. Only then is the database replaced: the old file is kept as
 //     DB.before-restore-TIME, never deleted. A database still open elsewhere
 //     (a running server) is refused before anything moves.
+//
+// On PostgreSQL the dump is restored by pg_restore, and Toso does step 2
+// only: "toso restore --db URL --after-pg-restore" (restorePG).
 func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	db, rest, err := dbOnly("restore", "BACKUP", 1, args, getenv, stderr)
-	if err != nil {
+	fs := newFlagSet("restore", "BACKUP", stderr)
+	db := fs.String("db", "toso.db", "database file, or postgres://user:pass@host:5432/db for PostgreSQL")
+	afterPG := fs.Bool("after-pg-restore", false, "PostgreSQL only, no BACKUP: the database was just restored with pg_restore "+
+		"and no Toso node runs; migrate it and make every phone pull its scopes again")
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	backup := rest[0]
+	if store.IsPostgres(*db) {
+		if !*afterPG || fs.NArg() != 0 {
+			return errRestorePG
+		}
+		return restorePG(ctx, *db, stdout)
+	}
+	if *afterPG {
+		return fmt.Errorf("%w: --after-pg-restore is for a PostgreSQL database (--db postgres://…)", errUsage)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: toso restore [flags] BACKUP", errUsage)
+	}
+	return restoreSQLite(ctx, *db, fs.Arg(0), stdout, stderr)
+}
+
+// errRestorePG is toso restore's answer on PostgreSQL without
+// --after-pg-restore.
+var errRestorePG = fmt.Errorf("%w: toso restore restores SQLite backups only; on PostgreSQL stop every Toso node, restore "+
+	"the dump with pg_restore (e.g. pg_restore --clean --if-exists -d URL toso.dump), then run "+
+	"toso restore --db URL --after-pg-restore before serving, so every phone pulls its scopes again", errUsage)
+
+// restorePG does on a database pg_restore just filled what a restore does
+// on SQLite after the copy: migrate it to this binary's schema and move the
+// change sequence ahead (store.MarkRestored), with no other session
+// connected (a node serving the old numbering would hand phones cursors
+// the jump must cover). PostgreSQL checks references on every write, so
+// there is no integrity_check to run.
+func restorePG(ctx context.Context, db string, stdout io.Writer) error {
+	if err := store.CheckNotInUse(ctx, db); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	st, err := store.Open(ctx, db, store.Options{})
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer st.Close()
+	schema, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	from, to, err := st.MarkRestored(ctx)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Fprintf(stdout, "marked %s as restored: schema %d; phones will pull their scopes again (sequence %d → %d)\n",
+		store.Redacted(db), schema, from, to)
+	return nil
+}
+
+// restoreSQLite makes the backup file the database at db.
+func restoreSQLite(ctx context.Context, db, backup string, stdout, stderr io.Writer) error {
 	if err := checkSQLiteFile(backup); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}

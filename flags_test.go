@@ -42,7 +42,7 @@ func helpFlags(t *testing.T, args ...string) map[string]string {
 // flags and nothing else, and each flag names its TOSO_* variable.
 func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
 	serve := []string{"access-log", "access-ttl", "addr", "citizen-key", "db", "fcm-credentials", "fcm-endpoint",
-		"fcm-project", "jwt-secret", "log-level", "login-per-ip", "metrics-addr", "metrics-token", "pprof", "push",
+		"fcm-project", "jwt-secret", "key-file", "log-level", "login-per-ip", "metrics-addr", "metrics-token", "pprof", "push",
 		"refresh-ttl", "shutdown-timeout", "trusted-proxies"}
 	for _, tc := range []struct {
 		args []string
@@ -52,12 +52,12 @@ func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
 		{[]string{"demo"}, serve},
 		{[]string{"migrate"}, []string{"db"}},
 		{[]string{"backup"}, []string{"db"}},
-		{[]string{"restore"}, []string{"db"}},
+		{[]string{"restore"}, []string{"after-pg-restore", "db"}},
 		{[]string{"version"}, nil},
 		{[]string{"import", "areas"}, []string{"db", "log-level"}},
 		{[]string{"user", "create"}, []string{"area", "db", "name", "phone", "role", "team"}},
-		{[]string{"generate"}, []string{"activity", "db", "members", "phone-dir", "phones", "seed", "teams"}},
-		{[]string{"generate-logs"}, []string{"citizen-key", "communes", "db", "logs", "merged", "seed", "villages"}},
+		{[]string{"generate"}, []string{"activity", "db", "key-file", "members", "phone-dir", "phones", "seed", "teams"}},
+		{[]string{"generate-logs"}, []string{"citizen-key", "communes", "db", "key-file", "logs", "merged", "seed", "villages"}},
 		{[]string{"bench"}, []string{"concurrency", "cpuprofile", "db", "duration", "metrics-url", "mutations", "password", "phone-dir", "phones",
 			"rate", "seed", "server-pid", "signed-in", "tmp", "url"}},
 	} {

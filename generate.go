@@ -50,6 +50,6 @@ func runGenerateLogs(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "generated %s in %s\n", cfg.DB, time.Since(start).Round(time.Second))
+	fmt.Fprintf(stdout, "generated %s in %s\n", store.Redacted(cfg.DB), time.Since(start).Round(time.Second))
 	return nil
 }

@@ -22,11 +22,17 @@ import (
 // ~2 million plausible numbers recovers them in seconds.
 //
 // Each comes from, in order: the flag or environment (TOSO_CITIZEN_KEY,
-// TOSO_JWT_SECRET); the key file beside the database (DB.keys, mode 0600);
-// a key an older Toso kept in the database's settings, which is moved into
-// the key file and deleted from the database; or, for the commands that
-// create data (serve, demo, generate), a new random key written to the key
-// file. `toso backup` copies the database only.
+// TOSO_JWT_SECRET); the key file (--key-file/TOSO_KEY_FILE, or else on
+// SQLite DB.keys beside the database; mode 0600); a key an older Toso kept
+// in the database's settings, which is moved into the key file and deleted
+// from the database; or, for the commands that create data (serve, demo,
+// generate), a new random key written to the key file. `toso backup`
+// copies the database only.
+//
+// On PostgreSQL the database is a URL, with no folder beside it, and the
+// keys are never stored in it (issue 15): they come from the flags or the
+// environment, or from the key file --key-file names (created on first
+// start as on SQLite). Several nodes serving one database must share them.
 
 // keys are the secrets a command runs with ("" when it needs none and none
 // exists yet).
@@ -35,8 +41,23 @@ type keys struct {
 	JWTSecret  string
 }
 
-// keyFile is where the keys of the database at db are kept.
-func keyFile(db string) string { return db + ".keys" }
+// keyFile is where the keys of cfg.DB are kept: --key-file, or else the
+// file beside an SQLite database; "" for PostgreSQL without --key-file.
+func keyFile(cfg Config) string {
+	switch {
+	case cfg.KeyFile != "":
+		return cfg.KeyFile
+	case store.IsPostgres(cfg.DB):
+		return ""
+	}
+	return cfg.DB + ".keys"
+}
+
+// errNoPGKeys is what a command that must create keys says on PostgreSQL
+// when it is given neither the keys nor a key file.
+var errNoPGKeys = fmt.Errorf("%w: on PostgreSQL the keys are never stored in the database and there is no folder beside it "+
+	"for a key file: give TOSO_CITIZEN_KEY and TOSO_JWT_SECRET (≥ 32 characters each; --citizen-key, --jwt-secret), or "+
+	"--key-file PATH (TOSO_KEY_FILE), created with mode 0600 on first start; every node serving the database needs the same keys", errUsage)
 
 const keyFileHeader = `# Toso's secrets for the database beside this file. Keep this file (mode
 # 0600) and a copy of it apart from the database and its backups: without
@@ -64,7 +85,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, create bool) (
 		}
 		log.Warn("moved secrets out of the database into the key file: keep that file apart from the database and its "+
 			"backups, and back it up on its own (backups made before today still hold the keys: destroy them or keep them as safe as the key file)",
-			"moved", strings.Join(moved, ", "), "key_file", keyFile(cfg.DB))
+			"moved", strings.Join(moved, ", "), "key_file", keyFile(cfg))
 	}
 	return st, k, nil
 }
@@ -72,7 +93,13 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, create bool) (
 // resolveKeys finds or makes the keys (see the comment at the top) and
 // returns which keys it moved out of the database into the key file.
 func resolveKeys(ctx context.Context, cfg Config, create bool) (keys, []string, error) {
-	path := keyFile(cfg.DB)
+	path := keyFile(cfg)
+	if path == "" { // PostgreSQL, no key file: the keys given or none
+		if create && (cfg.CitizenKey == "" || cfg.JWTSecret == "") {
+			return keys{}, nil, errNoPGKeys
+		}
+		return keys{CitizenKey: cfg.CitizenKey, JWTSecret: cfg.JWTSecret}, nil, nil
+	}
 	file, err := readKeyFile(path)
 	if err != nil {
 		return keys{}, nil, err
@@ -110,7 +137,7 @@ func resolveKeys(ctx context.Context, cfg Config, create bool) (keys, []string, 
 					return keys{}, nil, err
 				} else if has {
 					return keys{}, nil, fmt.Errorf("%s holds citizen refs but its citizen key is missing: put its key file back at %s "+
-						"(or give TOSO_CITIZEN_KEY); a new key would count every citizen again", cfg.DB, path)
+						"(or give TOSO_CITIZEN_KEY); a new key would count every citizen again", store.Redacted(cfg.DB), path)
 				}
 			}
 			b := make([]byte, 32)

@@ -88,17 +88,17 @@ func TestSecretsLiveOutsideTheDatabase(t *testing.T) {
 			}
 		}
 	}
-	if _, err := os.Stat(keyFile(backup)); !os.IsNotExist(err) {
+	if _, err := os.Stat(keyFile(Config{DB: backup})); !os.IsNotExist(err) {
 		t.Errorf("the backup has a key file beside it: %v", err)
 	}
-	fi, err := os.Stat(keyFile(db))
+	fi, err := os.Stat(keyFile(Config{DB: db}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode %04o, want 0600", fi.Mode().Perm())
 	}
-	b, _ := os.ReadFile(keyFile(db))
+	b, _ := os.ReadFile(keyFile(Config{DB: db}))
 	if !strings.Contains(string(b), "citizen_key="+citizenKey) || !strings.Contains(string(b), "jwt_secret="+jwtSecret) {
 		t.Errorf("the key file does not hold the keys:\n%s", b)
 	}
@@ -137,7 +137,7 @@ func TestNewDatabaseGetsAKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	if _, err := os.Stat(keyFile(other)); !os.IsNotExist(err) || k.CitizenKey != "" {
+	if _, err := os.Stat(keyFile(Config{DB: other})); !os.IsNotExist(err) || k.CitizenKey != "" {
 		t.Errorf("migrate made a key file (%v) or a key (%q)", err, k.CitizenKey)
 	}
 	// Given in the environment, a key is not written to the file.
@@ -148,7 +148,7 @@ func TestNewDatabaseGetsAKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	b, _ := os.ReadFile(keyFile(given))
+	b, _ := os.ReadFile(keyFile(Config{DB: given}))
 	if k.CitizenKey != env || strings.Contains(string(b), env) || !strings.Contains(string(b), "jwt_secret=") {
 		t.Errorf("key %q, key file %q: want the given key used and not written, the JWT secret written", k.CitizenKey, b)
 	}
@@ -170,7 +170,7 @@ func TestKeyFileMistakesAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	if err := os.Chmod(keyFile(db), 0o644); err != nil {
+	if err := os.Chmod(keyFile(Config{DB: db}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := openStore(ctx, Config{DB: db}, discard, true); err == nil || !strings.Contains(err.Error(), "chmod 600") {
@@ -221,14 +221,14 @@ func TestMissingCitizenKeyIsNotReplaced(t *testing.T) {
 	if has, err := store.HasCitizenRefs(ctx, db); err != nil || !has {
 		t.Fatalf("after the push: HasCitizenRefs = %v, %v", has, err)
 	}
-	if err := os.Remove(keyFile(db)); err != nil { // restored without its key file
+	if err := os.Remove(keyFile(Config{DB: db})); err != nil { // restored without its key file
 		t.Fatal(err)
 	}
 	_, _, err = openStore(ctx, Config{DB: db}, discard, true)
 	if err == nil || !strings.Contains(err.Error(), "citizen key is missing") {
 		t.Errorf("serve without the key file: err = %v, want a refusal", err)
 	}
-	if _, err := os.Stat(keyFile(db)); !os.IsNotExist(err) {
+	if _, err := os.Stat(keyFile(Config{DB: db})); !os.IsNotExist(err) {
 		t.Errorf("a new key file was written: %v", err)
 	}
 }

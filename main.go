@@ -1,12 +1,14 @@
 // Command toso is the backend of the field app of Vietnam's community
-// digital technology teams: one binary, an embedded SQLite database.
+// digital technology teams: one binary, an embedded SQLite database or,
+// with --db postgres://…, a PostgreSQL server.
 //
 //	toso [serve]            run the server (default)
 //	toso demo               run with a demo database (created on first use)
 //	toso migrate            create or migrate the database and exit
 //	toso user create        create a user (the first admin)
-//	toso backup PATH        write a consistent copy of the live database
+//	toso backup PATH        write a consistent copy of the live database (SQLite)
 //	toso restore BACKUP     check a backup and make it the database (server stopped)
+//	toso restore --after-pg-restore   mark a PostgreSQL database pg_restore filled
 //	toso import areas FILE.csv
 //	toso import users FILE.csv|FILE.xlsx
 //	toso import completions FILE.csv|FILE.xlsx
@@ -55,6 +57,7 @@ type Config struct {
 	DB           string
 	JWTSecret    string
 	CitizenKey   string
+	KeyFile      string // where the keys are kept; "": DB.keys on SQLite, none on PostgreSQL
 	LogLevel     string
 	AccessLog    bool
 	ShutdownWait time.Duration
@@ -75,15 +78,23 @@ func (c *Config) logFlag(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 }
 
-// citizenKeyFlag binds --citizen-key, for the commands that hash citizen numbers.
+// citizenKeyFlag binds --citizen-key and --key-file, for the commands that
+// hash citizen numbers.
 func (c *Config) citizenKeyFlag(fs *flag.FlagSet) {
-	fs.StringVar(&c.CitizenKey, "citizen-key", "", "secret for citizen reference hashes, ≥ 32 characters; when empty, generated into the key file beside the database (DB.keys, mode 0600; backup never copies it)")
+	fs.StringVar(&c.CitizenKey, "citizen-key", "", "secret for citizen reference hashes, ≥ 32 characters; when empty, read from or generated into the key file (mode 0600; backup never copies it)")
+	keyFileFlag(fs, &c.KeyFile)
+}
+
+// keyFileFlag binds --key-file.
+func keyFileFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "key-file", "", "the key file holding the secrets not given, created with mode 0600 on first start; "+
+		"default DB.keys beside an SQLite database; on PostgreSQL, this or both secrets are required")
 }
 
 // serveFlags binds what a running server needs (serve and demo).
 func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "JWT signing secret, ≥ 32 characters; when empty, generated into the key file beside the database (DB.keys)")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "JWT signing secret, ≥ 32 characters; when empty, read from or generated into the key file")
 	c.citizenKeyFlag(fs)
 	c.logFlag(fs)
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
@@ -154,8 +165,9 @@ commands:
   bench                      simulate phones against a running server on loopback
   migrate                    create or migrate the database and exit
   user create                create a user, e.g. the first admin
-  backup PATH                write a consistent copy of the live database to PATH
+  backup PATH                write a consistent copy of the live database to PATH (SQLite; pg_dump for PostgreSQL)
   restore BACKUP             check a backup and make it the database (the server stopped)
+  restore --after-pg-restore on PostgreSQL, after pg_restore: phones pull their scopes again
   import areas FILE.csv      import the official list of administrative units
   import users FILE.csv|xlsx import team rosters
   import completions FILE    import Bình dân học vụ số course completions (CSV or XLSX)
@@ -163,7 +175,8 @@ commands:
   version                    print the version, commit, build time, Go and schema versions (also --version)
 
 Run "toso COMMAND -h" for a command's flags; every flag --some-name can also be
-set with the environment variable TOSO_SOME_NAME.`
+set with the environment variable TOSO_SOME_NAME. --db takes a file (SQLite) or
+a postgres:// URL (PostgreSQL: give the keys or --key-file).`
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	err := dispatch(ctx, args, getenv, stdout, stderr)
@@ -215,7 +228,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 func parseServe(name string, args []string, getenv func(string) string, stderr io.Writer, defaultDB string) (Config, error) {
 	var cfg Config
 	fs := newFlagSet(name, "", stderr)
-	fs.StringVar(&cfg.DB, "db", defaultDB, "database file")
+	fs.StringVar(&cfg.DB, "db", defaultDB, "database file, or postgres://user:pass@host:5432/db for PostgreSQL")
 	cfg.serveFlags(fs)
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return cfg, err
@@ -230,7 +243,7 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 // and its operands (exactly want of them).
 func dbOnly(name, operands string, want int, args []string, getenv func(string) string, stderr io.Writer) (db string, rest []string, err error) {
 	fs := newFlagSet(name, operands, stderr)
-	fs.StringVar(&db, "db", "toso.db", "database file")
+	fs.StringVar(&db, "db", "toso.db", "database file, or postgres://user:pass@host:5432/db for PostgreSQL")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return "", nil, err
 	}
@@ -313,7 +326,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s is at schema version %d\n", db, v)
+	fmt.Fprintf(stdout, "%s is at schema version %d\n", store.Redacted(db), v)
 	return nil
 }
 
@@ -323,6 +336,9 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	dest := rest[0]
+	if store.IsPostgres(db) {
+		return errBackupPG
+	}
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists", dest)
 	}
@@ -337,7 +353,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err := st.Backup(ctx, dest); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backed up %s to %s in %s\n", db, dest, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "backed up %s to %s in %s\n", store.Redacted(db), dest, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -347,7 +363,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("%w: %s", errUsage, use)
 	}
 	fs := newFlagSet("user create", "", stderr)
-	db := fs.String("db", "toso.db", "database file")
+	db := fs.String("db", "toso.db", "database file, or postgres://user:pass@host:5432/db for PostgreSQL")
 	phone := fs.String("phone", "", "phone number")
 	name := fs.String("name", "", "full name")
 	role := fs.String("role", "admin", "member, team_lead, coordinator or admin")
@@ -381,7 +397,13 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // keyConfig is what openStore needs of the configuration for a command that
-// takes only --db: the database and the secrets the environment gives.
+// takes only --db: the database and the secrets (or key file) the
+// environment gives.
 func keyConfig(db string, getenv func(string) string) Config {
-	return Config{DB: db, CitizenKey: getenv("TOSO_CITIZEN_KEY"), JWTSecret: getenv("TOSO_JWT_SECRET")}
+	return Config{DB: db, CitizenKey: getenv("TOSO_CITIZEN_KEY"), JWTSecret: getenv("TOSO_JWT_SECRET"), KeyFile: getenv("TOSO_KEY_FILE")}
 }
+
+// errBackupPG is toso backup's answer on PostgreSQL.
+var errBackupPG = fmt.Errorf("%w: toso backup copies SQLite databases only; back up PostgreSQL with its own tools, "+
+	"e.g. pg_dump -Fc -f toso.dump URL (online and consistent), and keep the keys (TOSO_CITIZEN_KEY, TOSO_JWT_SECRET "+
+	"or the key file) apart from the dump", errUsage)

@@ -16,6 +16,7 @@ import (
 
 	"toso/demo"
 	"toso/store"
+	"toso/store/storetest"
 )
 
 // env is a getenv over a map.
@@ -23,7 +24,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestImportCommands(t *testing.T) {
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "toso.db")
+	db := storetest.DB(t, "toso.db")
 	getenv := env(map[string]string{"TOSO_DB": db, "TOSO_LOG_LEVEL": "error"})
 
 	var out, errOut bytes.Buffer
@@ -142,7 +143,7 @@ func (b *lockedBuffer) String() string {
 
 // runDemoOnce runs "toso demo" until it prints its accounts, checks that it
 // answers /readyz, stops it, and returns its output.
-func runDemoOnce(t *testing.T, db string) string {
+func runDemoOnce(t *testing.T, db, keyFile string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -151,7 +152,8 @@ func runDemoOnce(t *testing.T, db string) string {
 	var errOut lockedBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"demo"}, env(map[string]string{"TOSO_DB": db, "TOSO_ADDR": "127.0.0.1:0", "TOSO_ACCESS_LOG": "false"}), out, &errOut)
+		done <- run(ctx, []string{"demo"}, env(map[string]string{"TOSO_DB": db, "TOSO_ADDR": "127.0.0.1:0", "TOSO_ACCESS_LOG": "false",
+			"TOSO_KEY_FILE": keyFile}), out, &errOut)
 	}()
 	select {
 	case <-seen:
@@ -179,15 +181,26 @@ func runDemoOnce(t *testing.T, db string) string {
 	return out.String() + errOut.String()
 }
 
+// keyFileFor is the key file a test gives the binary for db: none on
+// SQLite (DB.keys beside it), one in the test's folder on PostgreSQL, where
+// a URL has no folder beside it.
+func keyFileFor(t *testing.T, db string) string {
+	if !store.IsPostgres(db) {
+		return ""
+	}
+	return filepath.Join(t.TempDir(), "toso.keys")
+}
+
 func TestDemoCommand(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "demo.db")
-	first := runDemoOnce(t, db)
+	db := storetest.DB(t, "demo.db")
+	keyFile := keyFileFor(t, db)
+	first := runDemoOnce(t, db, keyFile)
 	for _, want := range []string{"Toso demo: http://127.0.0.1:", "0900000000", "demo-password", "demo database created"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first run output lacks %q:\n%s", want, first)
 		}
 	}
-	second := runDemoOnce(t, db)
+	second := runDemoOnce(t, db, keyFile)
 	if !strings.Contains(second, "reusing the demo database") {
 		t.Errorf("second run did not reuse the database:\n%s", second)
 	}

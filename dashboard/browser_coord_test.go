@@ -114,8 +114,18 @@ func TestBrowserCoordinatorTools(t *testing.T) {
 	if cs, _ := e.store.Conflicts(ctx, store.System, store.ConflictFilter{AreaID: e.prov.ID, Status: "resolved"}); len(cs) != 1 || cs[0].Resolution != "Giữ trường học" {
 		t.Errorf("resolved conflicts after the click: %+v", cs)
 	}
-	shot(t, "c11-locked", chromedp.Navigate(e.base+fmt.Sprintf("/teams/%d/logs", a.Villages[0].TeamID)), chromedp.WaitVisible(`tr[data-log] button.primary`),
-		chromedp.Click(`tr[data-log] button.primary`), chromedp.WaitVisible(`tr[data-locked]`))
+	// Waits for the clicked row itself to come back locked: the page held
+	// locked rows before the click, and a wait for any of them could catch
+	// one of the page the click leaves and wait on it forever (it timed out
+	// now and then on PostgreSQL, where the lock's answer comes later).
+	var clicked string
+	shot(t, "c11-locked", chromedp.Navigate(e.base+fmt.Sprintf("/teams/%d/logs", a.Villages[0].TeamID)),
+		chromedp.WaitVisible(`tr[data-log]:not([data-locked]) button.primary`),
+		chromedp.AttributeValue(`tr[data-log]:not([data-locked])`, "data-log", &clicked, nil),
+		chromedp.Click(`tr[data-log]:not([data-locked]) button.primary`),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			return chromedp.WaitVisible(`tr[data-log="` + clicked + `"][data-locked]`).Do(ctx)
+		}))
 	team := a.Villages[1]
 	var recipients string
 	shot(t, "c12-announcement-to-a-team", chromedp.Navigate(e.base+"/announcements"+q), chromedp.WaitVisible(`#title`),

@@ -6,7 +6,6 @@ package loadtest
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -22,9 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // to read the accounts from the server's database
-
 	"toso/phone"
+	"toso/store"
 )
 
 // Config shapes a run.
@@ -85,7 +83,7 @@ type Account struct {
 // order (a team's members are consecutive, so teammates sync at the same
 // time, as they do when the village gets its morning signal).
 func Accounts(ctx context.Context, path string, n int) ([]Account, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := store.OpenReader(path) // an SQLite file or a PostgreSQL URL
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"toso/mobileapi"
 	"toso/server"
 	"toso/store"
+	"toso/store/storetest"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -45,7 +45,7 @@ func TestCheckLoopback(t *testing.T) {
 func TestSmoke(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	path := filepath.Join(t.TempDir(), "bench.db")
+	path := storetest.DB(t, "bench.db") // PostgreSQL when TOSO_TEST_PG is set
 	st, err := store.Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -10,16 +10,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"firebase.google.com/go/v4/messaging"
-	_ "modernc.org/sqlite"
 
 	"toso/store"
+	"toso/store/storetest"
 )
 
 // fakeFCM is an FCM HTTP v1 server on 127.0.0.1: the real firebase-admin-go
@@ -177,7 +176,7 @@ type fixture struct {
 func newFixture(t testing.TB, now func() time.Time) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "toso.db")
+	path := storetest.DB(t, "toso.db")
 	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	if now == nil {
 		now = c.Now
@@ -187,11 +186,10 @@ func newFixture(t testing.TB, now func() time.Time) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)")
+	db, err := store.OpenWriter(path) // the store's SQL on either engine
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{st: st, db: db, clock: c}
 	prov, err := st.CreateArea(ctx, store.System, store.NewArea{Level: "province", Name: "Tỉnh Thử"})
@@ -256,14 +254,18 @@ func (f *fixture) addMembers(t testing.TB, users, devices int, now time.Time) []
 	}
 	defer tx.Rollback()
 	ts := now.UTC().Format("2006-01-02T15:04:05.000Z")
+	// The database numbers the users (PostgreSQL's identity counter does
+	// not move for ids given to it); phones and names follow a counter.
 	var first int64
 	if err := tx.QueryRow(`SELECT COALESCE(max(id), 0) + 1 FROM users`).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
+	ids := make([]int64, users)
 	for i := range users {
-		id := first + int64(i)
-		if _, err := tx.Exec(`INSERT INTO users (id, phone, name, role, team_id, password_hash, version, password_changed_at, created_at, updated_at)
-			VALUES (?, ?, ?, 'member', ?, 'x', 1, ?5, ?5, ?5)`, id, fmt.Sprintf("09%08d", id), fmt.Sprintf("Member %d", id), f.teams[i%len(f.teams)].ID, ts); err != nil {
+		n := first + int64(i)
+		if err := tx.QueryRow(`INSERT INTO users (phone, name, role, team_id, password_hash, version, password_changed_at, created_at, updated_at)
+			VALUES (?, ?, 'member', ?, 'x', 1, ?4, ?4, ?4) RETURNING id`, fmt.Sprintf("09%08d", n), fmt.Sprintf("Member %d", n),
+			f.teams[i%len(f.teams)].ID, ts).Scan(&ids[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -272,7 +274,7 @@ func (f *fixture) addMembers(t testing.TB, users, devices int, now time.Time) []
 		tokens[i] = fmt.Sprintf("tok-%d-%d", first, i)
 		if _, err := tx.Exec(`INSERT INTO devices (id, user_id, platform, push_token, push_token_updated_at, last_seen_at, created_at)
 			VALUES (?, ?, 'android', ?, ?4, ?4, ?4)`,
-			fmt.Sprintf("00000000-0000-4000-8000-%012d", first*100000+int64(i)), first+int64(i%users), tokens[i], ts); err != nil {
+			fmt.Sprintf("00000000-0000-4000-8000-%012d", first*100000+int64(i)), ids[i%users], tokens[i], ts); err != nil {
 			t.Fatal(err)
 		}
 	}

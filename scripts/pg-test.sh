@@ -15,7 +15,10 @@
 set -eu
 dir=${PGTEST_DIR:-/tmp/toso-pgtest}
 port=${PGTEST_PORT:-55432}
-PATH=/usr/local/bin:/usr/lib/postgresql/15/bin:$PATH
+# Debian installs the server under /usr/lib/postgresql/VERSION/bin, off the
+# PATH: take the newest installed version.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+PATH=/usr/local/bin:${pgbin:+$pgbin:}$PATH
 as() {
 	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }

@@ -74,6 +74,7 @@ type crashServer struct {
 	running bool // started and not yet seen to exit
 	addr    atomic.Pointer[string]
 	logs    *lockedBuffer // the last process's stderr
+	keyFile string        // the real binary's on PostgreSQL
 }
 
 func (cs *crashServer) start() {
@@ -85,6 +86,12 @@ func (cs *crashServer) start() {
 		cs.cmd = exec.Command(cs.bin, "serve", "-db", cs.db, "-addr", "127.0.0.1:0", "-push", "off",
 			"-access-log=false", "-login-per-ip", "1000000", "-metrics-addr", "off")
 		cs.cmd.Env = append(os.Environ(), "TOSO_JWT_SECRET=", "TOSO_CITIZEN_KEY=")
+		if store.IsPostgres(cs.db) { // no folder beside a URL: the keys in a file of the test's
+			if cs.keyFile == "" {
+				cs.keyFile = filepath.Join(cs.t.TempDir(), "toso.keys")
+			}
+			cs.cmd.Args = append(cs.cmd.Args, "-key-file", cs.keyFile)
+		}
 	}
 	stderr, err := cs.cmd.StderrPipe()
 	if err != nil {

@@ -49,6 +49,30 @@ func isPostgres(path string) bool {
 	return strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
 }
 
+// IsPostgres reports whether path, what --db says, names a PostgreSQL
+// database (a postgres:// or postgresql:// URL) rather than an SQLite file.
+func IsPostgres(path string) bool { return isPostgres(path) }
+
+// Redacted is path fit for a log line or a message: a PostgreSQL URL with
+// its password (in the user part or the query) replaced by xxxxx; a file
+// path as it is. A URL that does not parse is replaced whole, since where
+// its password sits cannot be told.
+func Redacted(path string) string {
+	if !isPostgres(path) {
+		return path
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		return "postgres://(a URL that does not parse)"
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
 // pgDSN sets the connection parameters the store relies on: UTC session
 // time (compat.sql's date() is declared immutable on that ground) and, for
 // the read pool, read-only transactions (SQLite's query_only) that see one
@@ -106,11 +130,7 @@ func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	// Path names the database in logs: without its password.
-	path := raw
-	if u, err := url.Parse(raw); err == nil {
-		path = u.Redacted()
-	}
-	s := &Store{write: w, path: path, pg: true, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
+	s := &Store{write: w, path: Redacted(raw), pg: true, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
 		activity: newActivityRecorder(), argon: argonOWASP}
 	if opt.Simulation {
 		s.argon = argonSimulation
@@ -139,6 +159,31 @@ func OpenReader(path string) (*sql.DB, error) {
 		return sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	}
 	dsn, err := pgDSN(path, true)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newPGConnector(dsn, &pgSQL{})
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
+}
+
+// OpenWriter opens a read-write database/sql handle on the database at path
+// (a file, or a PostgreSQL URL) outside any Store, for tests that seed rows
+// in bulk or change a row no method changes. Its SQL is the store's, as
+// OpenReader's. Its writes bypass the store's writer (and, on PostgreSQL,
+// PGWriteLock): use it only while no Store writes to the database.
+func OpenWriter(path string) (*sql.DB, error) {
+	if !isPostgres(path) {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)")
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(1) // one SQLite writer at a time anyway
+		return db, nil
+	}
+	dsn, err := pgDSN(path, false)
 	if err != nil {
 		return nil, err
 	}

@@ -93,7 +93,7 @@ func (s *Store) MarkRestored(ctx context.Context) (from, to int64, err error) {
 	return from, to, nil
 }
 
-// ErrInUse is a database file another process (a running server) holds open.
+// ErrInUse is a database another process (a running server) holds open.
 var ErrInUse = errors.New("the database is in use")
 
 // CheckNotInUse returns ErrInUse when another connection (in this process
@@ -101,7 +101,14 @@ var ErrInUse = errors.New("the database is in use")
 // connection keeps a shared lock on the file, so taking the exclusive lock
 // fails while a server runs; on success the lock is released at once, and
 // closing this last connection checkpoints the WAL into the file.
+//
+// On PostgreSQL there is no file to lock: it returns ErrInUse when another
+// session is connected to the same database (pg_stat_activity), which a
+// running Toso node always is (its pools keep connections open).
 func CheckNotInUse(ctx context.Context, path string) error {
+	if isPostgres(path) {
+		return checkPGNotInUse(ctx, path)
+	}
 	db, err := sql.Open("sqlite", dsn(path, []string{"busy_timeout(200)", "locking_mode(EXCLUSIVE)"}, ""))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
@@ -127,4 +134,23 @@ func lockErr(path string, err error) error {
 		return fmt.Errorf("%s: %w (stop the server first)", path, ErrInUse)
 	}
 	return fmt.Errorf("%s: %w", path, err)
+}
+
+func checkPGNotInUse(ctx context.Context, path string) error {
+	db, err := OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", Redacted(path), err)
+	}
+	defer db.Close()
+	var n int
+	var apps sql.NullString
+	err = db.QueryRowContext(ctx, `SELECT count(*), string_agg(DISTINCT COALESCE(NULLIF(application_name, ''), client_addr::text, 'local'), ', ')
+		FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&n, &apps)
+	if err != nil {
+		return fmt.Errorf("%s: %w", Redacted(path), err)
+	}
+	if n > 0 {
+		return fmt.Errorf("%s: %w: %d other sessions are connected (%s): stop every Toso node first", Redacted(path), ErrInUse, n, apps.String)
+	}
+	return nil
 }
