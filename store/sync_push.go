@@ -45,6 +45,10 @@ type pushTx struct {
 	now   string
 	seq   int64 // the last allocated seq; written back before commit
 	teams map[int64]teamPlace
+	// lease gives the seqs instead on PostgreSQL beside other writers
+	// (engine_pg_locks.go); leaseErr is its first failure.
+	lease    *seqLease
+	leaseErr error
 }
 
 type teamPlace struct {
@@ -56,7 +60,17 @@ type teamPlace struct {
 // at the start of the transaction and written back before commit: one
 // writer, so this is the same counter nextSeq advances, without a
 // statement per change.
-func (p *pushTx) nextSeq() int64 { p.seq++; return p.seq }
+func (p *pushTx) nextSeq() int64 {
+	if p.lease == nil {
+		p.seq++
+		return p.seq
+	}
+	v, err := p.lease.take(p.ctx)
+	if err != nil && p.leaseErr == nil {
+		p.leaseErr = err // the push fails after this mutation
+	}
+	return v
+}
 
 // stmt returns q prepared for the push's transaction, from the write
 // connection's statement cache.
@@ -147,10 +161,12 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		hashes[i] = mutationHash(&muts[i])
 	}
 	resp := &PushResponse{ServerTime: now, Results: make([]Result, 0, len(muts))}
-	err = s.weightedTx(ctx, len(muts), func(ctx context.Context, tx *sql.Tx) error {
+	// A push writes in the actor's province only (policy keeps it to the
+	// actor's team or area): on PostgreSQL it runs beside other provinces'.
+	err = s.provinceTx(ctx, len(muts), provinceOf(a), func(ctx context.Context, tx *sql.Tx) error {
 		// This may run twice (group commit): start from nothing.
 		resp.Results, resp.RetryAfter, resp.LastMid = resp.Results[:0], 0, 0
-		p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}}
+		p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}, lease: leaseOf(ctx)}
 		lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
 		if err != nil {
 			return err
@@ -183,8 +199,10 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		if start == len(muts) {
 			return nil
 		}
-		if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
-			return fmt.Errorf("push: %w", err)
+		if p.lease == nil {
+			if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
 		}
 		fresh := make([]Result, len(muts)-start)
 		done := make([]bool, len(muts)-start)
@@ -204,6 +222,9 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 			if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
 				return err
 			}
+			if p.leaseErr != nil {
+				return p.leaseErr
+			}
 			for _, g := range group {
 				done[g-start] = true
 			}
@@ -221,6 +242,9 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		}
 		if _, err := s.wstmts.exec(ctx, tx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
 			return fmt.Errorf("push: %w", err)
+		}
+		if p.lease != nil {
+			return nil // the leases moved the counter
 		}
 		if _, err := s.wstmts.exec(ctx, tx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
 			return fmt.Errorf("push: %w", err)
