@@ -56,9 +56,8 @@ func TestOpenUsesPostgres(t *testing.T) {
 // TestTwoStoresOnePostgres: two stores on one database (two Toso
 // processes) write at once. Each write transaction takes the write lock, so
 // every write succeeds (no serialization failure reaches the caller) and
-// versions come from the one sequence without a duplicate. That seq order is
-// also commit order across processes is what the lock is for; this test
-// shows the writes serialize, not yet the cursors (issue 17, item 2).
+// versions come from the one sequence without a duplicate. Writes of
+// provinces in parallel and the cursors: engine_pg_locks_test.go.
 func TestTwoStoresOnePostgres(t *testing.T) {
 	if !testPG() {
 		t.Skip("TOSO_TEST_PG is not set")
