@@ -25,20 +25,18 @@ import (
 //
 // Several writers. Inside one process the writer (writer.go) runs one write
 // transaction at a time. Several Toso processes may serve one PostgreSQL
-// database, so every write transaction first takes one transaction-scoped
-// advisory lock (PGWriteLock): writes of all processes serialize as they do
-// in one, and seq order stays commit order, which the sync cursors rest on
-// (a row given seq 101 cannot commit after a row with seq 102 was pulled). A
-// lock per province, so provinces write in parallel, is the next step
-// (issue 17, item 2); it needs every write to know its province first.
+// database: pushes of different provinces then run in parallel, and every
+// other write alone, and pulls read below a watermark so that a cursor never
+// passes a seq still to commit (engine_pg_locks.go).
 
 //go:embed pg/*.sql
 var pgFiles embed.FS
 
 // PGWriteLock is the advisory lock every write transaction takes on
-// PostgreSQL (exported for tools and tests that must hold writers off, as a
-// BEGIN IMMEDIATE does on SQLite); pgSchemaLock is the migrations' (which
-// take the write lock too).
+// PostgreSQL, exclusive or (a province's push) shared; exported for tools and
+// tests that must hold writers off (taken exclusive), as a BEGIN IMMEDIATE
+// does on SQLite. pgSchemaLock is the migrations' (which take the write lock
+// too).
 const (
 	PGWriteLock  = 0x70736f74 // "tosp"
 	pgSchemaLock = 0x73736f74 // "toss"
@@ -79,7 +77,8 @@ func Redacted(path string) string {
 // snapshot from their first statement to the end, as SQLite's do (a pull
 // reads seq, then each table; READ COMMITTED, PostgreSQL's default, would
 // let a commit in between show rows past the seq it sent). Write
-// transactions stay READ COMMITTED: the write lock keeps other writers out.
+// transactions stay READ COMMITTED: the advisory locks keep writers that
+// could meet apart (engine_pg_locks.go).
 // A writer waits for the write lock (and any row lock) at most 10 s, then
 // fails with a temporary fault (isBusy), as SQLite's busy_timeout(10000).
 func pgDSN(raw string, readOnly bool) (string, error) {
@@ -107,12 +106,12 @@ func pgDSN(raw string, readOnly bool) (string, error) {
 // time anyway, and the statement cache (stmtcache.go) counts on it.
 func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
 	rewrites := &pgSQL{} // one cache for both pools
-	open := func(readOnly bool) (*sql.DB, error) {
+	open := func(readOnly bool, extra string) (*sql.DB, error) {
 		dsn, err := pgDSN(raw, readOnly)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		c, err := newPGConnector(dsn, rewrites)
+		c, err := newPGConnector(dsn+extra, rewrites)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -123,25 +122,38 @@ func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
 		}
 		return db, nil
 	}
-	w, err := open(false)
+	w, err := open(false, "")
 	if err != nil {
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
+	// Seq leases commit on a connection of their own, while the writer's
+	// transaction runs (engine_pg_locks.go). Asynchronously: a lease lost
+	// in a crash was used by no committed row, since every commit that
+	// used it flushes the log past it.
+	leases, err := open(false, "&synchronous_commit=off")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	leases.SetMaxOpenConns(1)
+	leases.SetMaxIdleConns(1)
 	// Path names the database in logs: without its password.
-	s := &Store{write: w, path: Redacted(raw), pg: true, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
+	s := &Store{write: w, leases: leases, path: Redacted(raw), pg: true, now: opt.Now, hashSlots: make(chan struct{}, 4), wstmts: newWriteStmtCache(w),
 		activity: newActivityRecorder(), argon: argonOWASP}
 	if opt.Simulation {
 		s.argon = argonSimulation
 	}
 	if err := s.migratePG(ctx); err != nil {
 		w.Close()
+		leases.Close()
 		return nil, err
 	}
-	r, err := open(true)
+	r, err := open(true, "")
 	if err != nil {
 		w.Close()
+		leases.Close()
 		return nil, err
 	}
 	r.SetMaxOpenConns(opt.ReadConns)
@@ -250,6 +262,9 @@ func (s *Store) migratePG(ctx context.Context) error {
 		}
 		if _, err := tx.ExecContext(ctx, string(compat)); err != nil {
 			return fmt.Errorf("migrate: compat.sql: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, pgLeasesSQL); err != nil {
+			return fmt.Errorf("migrate: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 			id      BIGINT PRIMARY KEY CHECK (id = 1),

@@ -77,6 +77,19 @@ func (c *firstsRun) run() error {
 		refs = append(refs, ref)
 	}
 	sort.Strings(refs)
+	if l := leaseOf(c.r.ctx); l != nil {
+		blobs := make([][]byte, len(refs))
+		for i, ref := range refs {
+			b, err := hex.DecodeString(ref)
+			if err != nil {
+				return fmt.Errorf("citizen ref %q: %w", ref, err)
+			}
+			blobs[i] = b
+		}
+		if err := l.lockCitizens(c.r.ctx, refs, blobs); err != nil {
+			return err
+		}
+	}
 	stored, err := c.loadStored(refs)
 	if err != nil {
 		return err

@@ -154,7 +154,7 @@ func (b *batch) flush() error {
 	}
 	g := b.gen
 	if g.tx == nil {
-		tx, err := g.s.beginWrite(g.ctx)
+		tx, _, err := g.s.beginWrite(g.ctx, nil)
 		if err != nil {
 			return err
 		}

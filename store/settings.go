@@ -138,8 +138,13 @@ func (s *Store) ForgetStoredSecrets(ctx context.Context) error {
 }
 
 // nextSeq allocates the next value of the server-wide change sequence inside
-// the write transaction tx. Every change to a synced row takes one.
+// the write transaction tx. Every change to a synced row takes one. On
+// PostgreSQL beside other writers it comes from the transaction's lease
+// (engine_pg_locks.go).
 func nextSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
+	if l := leaseOf(ctx); l != nil {
+		return l.take(ctx)
+	}
 	var v int64
 	err := tx.QueryRowContext(ctx, `UPDATE seq SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&v)
 	if err != nil {

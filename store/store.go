@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strconv"
 	"time"
 
 	"modernc.org/sqlite"
@@ -53,6 +52,7 @@ type Store struct {
 	w        *writer           // every write transaction: group commit (writer.go)
 	ckpt     *checkpointer     // copies the log into the database file beside the writer (checkpoint.go)
 	curFold  *txFold           // the fold of the write transaction running on w (fold.go)
+	leases   *sql.DB           // PostgreSQL: where seq leases commit, beside the writer (engine_pg_locks.go)
 	activity *activityRecorder // what phones did since the last flush (device_activity.go)
 }
 
@@ -238,7 +238,11 @@ func (s *Store) Close() error {
 	if s.rstmts != nil {
 		s.rstmts.close()
 	}
-	return errors.Join(s.ckpt.stop(), s.read.Close(), s.write.Close())
+	var lerr error
+	if s.leases != nil {
+		lerr = s.leases.Close()
+	}
+	return errors.Join(s.ckpt.stop(), s.read.Close(), s.write.Close(), lerr)
 }
 
 // Ping checks that the database answers (readiness).
@@ -319,26 +323,28 @@ func isForeignKey(err error) bool {
 // its group fails as a whole, each job runs again alone): it must keep no
 // effect outside tx but its result.
 func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return s.w.do(ctx, 1, false, fn)
+	return s.w.do(ctx, 1, false, 0, fn)
 }
 
-// weightedTx is tx for a job worth weight mutations (a push), so a group
-// stays bounded.
-func (s *Store) weightedTx(ctx context.Context, weight int, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return s.w.do(ctx, weight, false, fn)
+// provinceTx is tx for a job worth weight mutations (a push), so a group
+// stays bounded, that writes only in the given province (0: it may write in
+// several). On PostgreSQL it then runs beside the writes of other
+// provinces, other processes' included (engine_pg_locks.go).
+func (s *Store) provinceTx(ctx context.Context, weight int, province int64, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.w.do(ctx, weight, false, province, fn)
 }
 
 // soloTx runs fn alone in its own transaction with the caller's context
 // (cancellable): bulk loads and rebuilds, too long to share a group.
 func (s *Store) soloTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return s.w.do(ctx, groupMaxWeight, true, fn)
+	return s.w.do(ctx, groupMaxWeight, true, 0, fn)
 }
 
 // directTx runs fn in a write transaction outside the writer: migrations,
 // before the writer starts.
 func (s *Store) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer s.wstmts.fill(ctx) // after the transaction ends: it holds the one connection
-	tx, err := s.beginWrite(ctx)
+	tx, _, err := s.beginWrite(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -350,18 +356,21 @@ func (s *Store) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // beginWrite begins a write transaction on the write pool. On PostgreSQL it
-// first takes the write lock, so the write transactions of several processes
-// serialize too (engine_pg.go).
-func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
+// first takes the locks of the given provinces (none: of all), so the write
+// transactions of several processes stay apart, and returns the seq lease
+// its jobs take their seqs from when they run beside other writers
+// (engine_pg_locks.go); the lease is nil otherwise, and on SQLite.
+func (s *Store) beginWrite(ctx context.Context, provinces []int64) (*sql.Tx, *seqLease, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil || !s.pg {
-		return tx, err
+		return tx, nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(PGWriteLock)+`)`); err != nil {
+	lease, err := s.lockWrite(ctx, tx, provinces)
+	if err != nil {
 		tx.Rollback()
-		return nil, err
+		return nil, nil, err
 	}
-	return tx, nil
+	return tx, lease, nil
 }
 
 // guard runs fn, a statement whose failure the caller handles and then goes

@@ -99,6 +99,13 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 	if err != nil {
 		return nil, fmt.Errorf("pull: %w", err)
 	}
+	// The pull reads up to the watermark: the snapshot's seq on SQLite,
+	// below every seq a writer may still commit on PostgreSQL
+	// (engine_pg_locks.go).
+	upto, err := s.pullWatermark(ctx, tx, snap)
+	if err != nil {
+		return nil, err
+	}
 	resp := &PullResponse{ServerTime: s.now(), Scopes: map[string]*ScopeChanges{},
 		ScopesAdded: []string{}, ScopesRemoved: []string{}, Resets: []string{}}
 	err = s.rstmts.queryRow(ctx, tx, `SELECT last_mid FROM devices WHERE id = ? AND user_id = ?`, req.DeviceID, a.UserID).Scan(&resp.LastMid)
@@ -145,7 +152,7 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 			resp.Resets = append(resp.Resets, sc.name)
 			cursor = 0
 		}
-		ch, err := s.pullScope(ctx, tx, a, sc, cursor, snap, &budget)
+		ch, err := s.pullScope(ctx, tx, a, sc, cursor, upto, upto == snap, &budget)
 		if err != nil {
 			return nil, err
 		}
@@ -267,9 +274,11 @@ func idColOf(t *syncTable) string {
 	return "r.id"
 }
 
-// pullScope reads the scope's changes after cursor, as far as the budget
-// goes: every source in version order, merged.
-func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cursor, snap int64, b *pullBudget) (*ScopeChanges, error) {
+// pullScope reads the scope's changes after cursor up to upto, as far as
+// the budget goes: every source in version order, merged. whole says upto is
+// the snapshot's seq, so the scope's digest (of the whole snapshot) may go
+// with its last page.
+func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cursor, upto int64, whole bool, b *pullBudget) (*ScopeChanges, error) {
 	out := &ScopeChanges{Changes: []Change{}, Cursor: strconv.FormatInt(cursor, 10)}
 	if b.rows <= 0 || b.bytes <= 0 {
 		out.HasMore = true // the shared budget is spent: ask again
@@ -290,9 +299,9 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 			key, outer, outerArgs = t.pageKey, filter+" AND ", args
 		}
 		q := `SELECT CAST(` + idColOf(t) + ` AS TEXT), r.version, ` + t.pullCols + ` FROM ` + t.pullFrom +
-			` WHERE ` + outer + key + ` IN (SELECT ` + key + ` FROM ` + t.pullFrom + ` WHERE ` + filter + ` AND r.version > ? AND ` +
+			` WHERE ` + outer + key + ` IN (SELECT ` + key + ` FROM ` + t.pullFrom + ` WHERE ` + filter + ` AND r.version > ? AND r.version <= ? AND ` +
 			t.live + ` ORDER BY r.version LIMIT ` + limitParam + `) ORDER BY r.version`
-		qargs := append(append(append([]any{}, outerArgs...), args...), cursor, want)
+		qargs := append(append(append([]any{}, outerArgs...), args...), cursor, upto, want)
 		cs, err := s.queryChanges(ctx, tx, t.name, q, qargs...)
 		if err != nil {
 			return nil, err
@@ -302,8 +311,8 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 	}
 	if sc.kind != scopeCatalog {
 		filter, args := tombstoneFilter(sc)
-		rows, err := s.rstmts.query(ctx, tx, `SELECT tbl, row_id, seq FROM tombstones WHERE `+filter+` AND seq > ? ORDER BY seq LIMIT `+limitParam,
-			append(args, cursor, want)...)
+		rows, err := s.rstmts.query(ctx, tx, `SELECT tbl, row_id, seq FROM tombstones WHERE `+filter+` AND seq > ? AND seq <= ? ORDER BY seq LIMIT `+limitParam,
+			append(args, cursor, upto, want)...)
 		if err != nil {
 			return nil, fmt.Errorf("pull tombstones: %w", err)
 		}
@@ -345,9 +354,11 @@ func (s *Store) pullScope(ctx context.Context, tx *sql.Tx, a Actor, sc scope, cu
 		}
 		return out, nil
 	}
-	// Nothing more in this scope: everything up to the snapshot was sent.
-	out.Cursor = strconv.FormatInt(max(cursor, snap), 10)
-	if taken > 0 || cursor == 0 {
+	// Nothing more in this scope: everything up to the watermark was sent.
+	// The digest counts the whole snapshot: it goes only when that is what
+	// was sent (no writer was running below the snapshot's seq).
+	out.Cursor = strconv.FormatInt(max(cursor, upto), 10)
+	if whole && (taken > 0 || cursor == 0) {
 		d, err := s.digest(ctx, tx, a, sc)
 		if err != nil {
 			return nil, err

@@ -45,6 +45,10 @@ type pushTx struct {
 	now   string
 	seq   int64 // the last allocated seq; written back before commit
 	teams map[int64]teamPlace
+	// lease gives the seqs instead on PostgreSQL beside other writers
+	// (engine_pg_locks.go); leaseErr is its first failure.
+	lease    *seqLease
+	leaseErr error
 	// careful puts every mutation in a savepoint on PostgreSQL, where a
 	// failed statement aborts the whole transaction. A push first runs
 	// without (two round trips less a mutation) and again, careful, only
@@ -72,7 +76,17 @@ type teamPlace struct {
 // at the start of the transaction and written back before commit: one
 // writer, so this is the same counter nextSeq advances, without a
 // statement per change.
-func (p *pushTx) nextSeq() int64 { p.seq++; return p.seq }
+func (p *pushTx) nextSeq() int64 {
+	if p.lease == nil {
+		p.seq++
+		return p.seq
+	}
+	v, err := p.lease.take(p.ctx)
+	if err != nil && p.leaseErr == nil {
+		p.leaseErr = err // the push fails after this mutation
+	}
+	return v
+}
 
 // stmt returns q prepared for the push's transaction, from the write
 // connection's statement cache.
@@ -164,12 +178,15 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 	}
 	resp := &PushResponse{ServerTime: now, Results: make([]Result, 0, len(muts))}
 	// On PostgreSQL a push runs without a savepoint per mutation, and again
-	// with them if a statement failed (errPGRedo, pushTx.careful).
+	// with them if a statement failed (errPGRedo, pushTx.careful). A push
+	// writes in the actor's province only (policy keeps it to the actor's
+	// team or area): on PostgreSQL it runs beside other provinces'.
 	for careful := false; ; careful = true {
-		err = s.weightedTx(ctx, len(muts), func(ctx context.Context, tx *sql.Tx) error {
+		err = s.provinceTx(ctx, len(muts), provinceOf(a), func(ctx context.Context, tx *sql.Tx) error {
 			// This may run twice (group commit): start from nothing.
 			resp.Results, resp.RetryAfter, resp.LastMid = resp.Results[:0], 0, 0
-			p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}, careful: careful}
+			p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}, careful: careful,
+				lease: leaseOf(ctx)}
 			lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
 			if err != nil {
 				return err
@@ -202,8 +219,10 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 			if start == len(muts) {
 				return nil
 			}
-			if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
-				return fmt.Errorf("push: %w", err)
+			if p.lease == nil {
+				if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
+					return fmt.Errorf("push: %w", err)
+				}
 			}
 			if p.newLogs, err = s.absentLogs(ctx, tx, muts[start:]); err != nil {
 				return fmt.Errorf("push: %w", err)
@@ -226,6 +245,9 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 				if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
 					return err
 				}
+				if p.leaseErr != nil {
+					return p.leaseErr
+				}
 				for _, g := range group {
 					done[g-start] = true
 				}
@@ -246,6 +268,9 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 			}
 			if _, err := s.wstmts.exec(ctx, tx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
 				return fmt.Errorf("push: %w", err)
+			}
+			if p.lease != nil {
+				return nil // the leases moved the counter
 			}
 			if _, err := s.wstmts.exec(ctx, tx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
 				return fmt.Errorf("push: %w", err)

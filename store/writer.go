@@ -46,9 +46,12 @@ type writeJob struct {
 	fn     func(ctx context.Context, tx *sql.Tx) error
 	weight int
 	solo   bool // its own transaction, with its caller's context (bulk loads)
-	state  atomic.Int32
-	err    error
-	done   chan struct{}
+	// province is the one province the job writes in, 0 if it may write
+	// in several: on PostgreSQL its transaction's locks (engine_pg_locks.go).
+	province int64
+	state    atomic.Int32
+	err      error
+	done     chan struct{}
 }
 
 type writer struct {
@@ -85,8 +88,8 @@ func (w *writer) stop() {
 }
 
 // do runs fn as a job and returns its error.
-func (w *writer) do(ctx context.Context, weight int, solo bool, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	j := &writeJob{ctx: ctx, fn: fn, weight: max(weight, 1), solo: solo, done: make(chan struct{})}
+func (w *writer) do(ctx context.Context, weight int, solo bool, province int64, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	j := &writeJob{ctx: ctx, fn: fn, weight: max(weight, 1), solo: solo, province: province, done: make(chan struct{})}
 	select {
 	case <-w.quit:
 		return ErrClosed
@@ -209,9 +212,15 @@ func (w *writer) group(queue []*writeJob) []*writeJob {
 	}
 	jobs := queue[:n:n]
 	start := time.Now()
+	exclusive := false
 	for {
-		ran, next, failed, begun, err := w.run(jobs, start)
+		ran, next, failed, begun, err := w.run(jobs, start, exclusive)
 		switch {
+		case errors.Is(err, errAllProvinces) && !exclusive:
+			// The fold met another province's rows: all again, under the
+			// lock of all provinces (engine_pg_locks.go).
+			exclusive = true
+			continue
 		case failed != nil:
 			// A job failed on its own: the transaction was rolled back
 			// (without savepoints a job's half-done writes cannot be taken
@@ -262,11 +271,15 @@ func (w *writer) group(queue []*writeJob) []*writeJob {
 // it changes (in SQLite's sub-journal), which cost a third of the writer's
 // CPU, while a job failing is rare (a mid gap, a refused admin write). The
 // returned error is the group's.
-func (w *writer) run(jobs []*writeJob, start time.Time) (ran []*writeJob, next int, failed *writeJob, begun bool, err error) {
+func (w *writer) run(jobs []*writeJob, start time.Time, exclusive bool) (ran []*writeJob, next int, failed *writeJob, begun bool, err error) {
 	s := w.s
 	defer s.wstmts.fill(context.Background()) // after the transaction: it holds the one connection
 	ctx := context.Background()
-	tx, err := s.beginWrite(ctx)
+	provinces := groupProvinces(jobs)
+	if exclusive {
+		provinces = nil
+	}
+	tx, lease, err := s.beginWrite(ctx, provinces)
 	if err != nil {
 		for _, j := range jobs {
 			if j.state.Load() == jobRunning || j.state.CompareAndSwap(jobQueued, jobRunning) {
@@ -292,12 +305,15 @@ func (w *writer) run(jobs []*writeJob, start time.Time) (ran []*writeJob, next i
 			continue
 		}
 		ran = append(ran, j)
-		if j.err = j.fn(context.WithoutCancel(j.ctx), tx); j.err != nil {
+		if j.err = j.fn(withLease(context.WithoutCancel(j.ctx), lease), tx); j.err != nil {
 			return ran[:len(ran)-1], next, j, true, nil
 		}
 	}
-	if err := f.apply(ctx, tx); err != nil {
+	if err := f.apply(withLease(ctx, lease), tx); err != nil {
 		return ran, next, nil, true, fmt.Errorf("fold: %w", err)
+	}
+	if err := lease.release(ctx); err != nil {
+		return ran, next, nil, true, err
 	}
 	if err := tx.Commit(); err != nil {
 		return ran, next, nil, true, fmt.Errorf("commit: %w", err)
@@ -305,22 +321,37 @@ func (w *writer) run(jobs []*writeJob, start time.Time) (ran []*writeJob, next i
 	return ran, next, nil, true, nil
 }
 
-// alone runs one job in its own transaction with ctx.
+// alone runs one job in its own transaction with ctx: under its province's
+// lock, or all provinces' when its fold needs them.
 func (w *writer) alone(j *writeJob, ctx context.Context) error {
+	if j.province != 0 {
+		err := w.aloneIn(j, ctx, []int64{j.province})
+		if !errors.Is(err, errAllProvinces) {
+			return err
+		}
+	}
+	return w.aloneIn(j, ctx, nil)
+}
+
+func (w *writer) aloneIn(j *writeJob, ctx context.Context, provinces []int64) error {
 	s := w.s
 	defer s.wstmts.fill(context.Background())
-	tx, err := s.beginWrite(ctx)
+	tx, lease, err := s.beginWrite(ctx, provinces)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	f := s.beginFold()
 	defer s.endFold()
+	ctx = withLease(ctx, lease)
 	if err := j.fn(ctx, tx); err != nil {
 		return err
 	}
 	if err := f.apply(ctx, tx); err != nil {
 		return fmt.Errorf("fold: %w", err)
+	}
+	if err := lease.release(ctx); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
