@@ -120,7 +120,7 @@ func TestProvincesWriteInParallelCursorsSafe(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	cur, _, err := parseCursor(c1.Cursor)
+	cur, _, _, err := parseCursor(c1.Cursor)
 	if err != nil {
 		t.Fatal(err)
 	}

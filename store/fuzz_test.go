@@ -43,7 +43,7 @@ func FuzzPullCursor(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	snap, _, err := parseCursor(full.Scopes[team].Cursor)
+	snap, _, _, err := parseCursor(full.Scopes[team].Cursor)
 	if err != nil || snap == 0 {
 		f.Fatalf("full pull cursor %q: %v", full.Scopes[team].Cursor, err)
 	}
@@ -56,7 +56,7 @@ func FuzzPullCursor(f *testing.F) {
 	f.Add("user:1' OR '1'='1", "1")
 	f.Fuzz(func(t *testing.T, scope, cursor string) {
 		got, err := s.Pull(ctx, a, PullRequest{DeviceID: a.DeviceID, Cursors: map[string]string{scope: cursor}})
-		v, _, perr := parseCursor(cursor)
+		v, _, _, perr := parseCursor(cursor)
 		_, mine := full.Scopes[scope]
 		if perr != nil && mine {
 			if !errors.Is(err, ErrInvalid) {
@@ -77,7 +77,7 @@ func FuzzPullCursor(f *testing.F) {
 		if sc == nil {
 			t.Fatalf("scope %s missing from the answer", scope)
 		}
-		if next, _, err := parseCursor(sc.Cursor); err != nil || next < 0 {
+		if next, _, _, err := parseCursor(sc.Cursor); err != nil || next < 0 {
 			t.Errorf("returned cursor %q does not parse: %v", sc.Cursor, err)
 		}
 		reset := strings.Contains(strings.Join(got.Resets, " "), scope)

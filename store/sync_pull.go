@@ -129,7 +129,7 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 		if !ok {
 			resp.ScopesAdded = append(resp.ScopesAdded, sc.name)
 		}
-		cursor, tag, err := parseCursor(raw)
+		cursor, tag, issued, err := parseCursor(raw)
 		if err != nil {
 			return nil, fmt.Errorf("cursor of %s: %w", sc.name, ErrInvalid)
 		}
@@ -145,10 +145,11 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 				return nil, err
 			}
 		}
-		// Older than the tombstone horizon or a rule change, from the
-		// future (a restored backup), or a catalog from before the user
-		// moved: start the scope again.
-		if cursor > 0 && (cursor < resetBelow || cursor > snap || tag != wantTag) {
+		// Older than the tombstone horizon or a rule change (unless the
+		// cursor is a page of a pull that started under this horizon),
+		// from the future (a restored backup), or a catalog from before
+		// the user moved: start the scope again.
+		if cursor > 0 && (cursor < resetBelow && issued != resetBelow || cursor > snap || tag != wantTag) {
 			resp.Resets = append(resp.Resets, sc.name)
 			cursor = 0
 		}
@@ -158,6 +159,14 @@ func (s *Store) Pull(ctx context.Context, a Actor, req PullRequest) (*PullRespon
 		}
 		if wantTag != "" {
 			ch.Cursor += "." + wantTag
+		}
+		// A scope pulled from 0 in pages returns cursors of old rows,
+		// below the horizon: they carry the horizon they were given
+		// under, so the next page is not taken for a cursor that missed
+		// pruned tombstones (they were pruned before its pull began). A
+		// prune since then moves the horizon, and the scope starts again.
+		if n, _, _, _ := parseCursor(ch.Cursor); n > 0 && n < resetBelow {
+			ch.Cursor += "~" + strconv.FormatInt(resetBelow, 10)
 		}
 		resp.Scopes[sc.name] = ch
 	}
@@ -204,18 +213,25 @@ func teamSetTag(ctx context.Context, tx *sql.Tx, path string) (string, error) {
 
 type pullBudget struct{ rows, bytes int }
 
-// parseCursor reads "N" or "N.tag": N is the seq, the tag what the scope's
-// content depended on when its pull started.
-func parseCursor(s string) (int64, string, error) {
+// parseCursor reads "N", "N.tag", "N~H" or "N.tag~H": N is the seq, the
+// tag what the scope's content depended on when its pull started, H the
+// reset horizon a cursor below it was given under (0 when absent).
+func parseCursor(s string) (n int64, tag string, horizon int64, err error) {
 	if s == "" {
-		return 0, "", nil
+		return 0, "", 0, nil
 	}
-	n, tag, _ := strings.Cut(s, ".")
-	v, err := strconv.ParseInt(n, 10, 64)
-	if err != nil || v < 0 || len(tag) > 20 {
-		return 0, "", errors.New("cursor must be a non-negative integer")
+	s, h, hasH := strings.Cut(s, "~")
+	if hasH {
+		if horizon, err = strconv.ParseInt(h, 10, 64); err != nil || horizon <= 0 {
+			return 0, "", 0, errors.New("cursor: bad horizon")
+		}
 	}
-	return v, tag, nil
+	num, tag, _ := strings.Cut(s, ".")
+	n, err = strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || len(tag) > 20 {
+		return 0, "", 0, errors.New("cursor must be a non-negative integer")
+	}
+	return n, tag, horizon, nil
 }
 
 // scopeFilter is the condition selecting a table's rows of the scope.

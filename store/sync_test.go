@@ -173,14 +173,104 @@ func TestParseCursor(t *testing.T) {
 		in      string
 		v       int64
 		tag     string
+		horizon int64
 		wantErr bool
 	}{
-		{"", 0, "", false}, {"9050", 9050, "", false}, {"77.12", 77, "12", false}, {"-1", 0, "", true}, {"abc", 0, "", true},
+		{"", 0, "", 0, false}, {"9050", 9050, "", 0, false}, {"77.12", 77, "12", 0, false}, {"-1", 0, "", 0, true},
+		{"abc", 0, "", 0, true}, {"40~90", 40, "", 90, false}, {"40.ab~90", 40, "ab", 90, false}, {"40~", 0, "", 0, true},
+		{"40~x", 0, "", 0, true}, {"40~0", 0, "", 0, true},
 	}
 	for _, c := range cases {
-		v, tag, err := parseCursor(c.in)
-		if (err != nil) != c.wantErr || v != c.v || tag != c.tag {
-			t.Errorf("parseCursor(%q) = %d, %q, %v; want %d, %q, error %v", c.in, v, tag, err, c.v, c.tag, c.wantErr)
+		v, tag, h, err := parseCursor(c.in)
+		if (err != nil) != c.wantErr || v != c.v || tag != c.tag || h != c.horizon {
+			t.Errorf("parseCursor(%q) = %d, %q, %d, %v; want %d, %q, %d, error %v", c.in, v, tag, h, err, c.v, c.tag, c.horizon, c.wantErr)
 		}
+	}
+}
+
+// A new phone pulls a team scope of several pages after a tombstone prune:
+// its page cursors are old rows' seqs, below the horizon. They must lead on
+// to the next page, not to a reset (which started the scope again at 0,
+// forever). A prune between two pages moves the horizon: then the scope
+// starts again, since tombstones its first page needed may be gone.
+func TestPagedPullBelowTheHorizon(t *testing.T) {
+	s, a := syncFixture(t, nil)
+	ctx := context.Background()
+	var muts []Mutation
+	for i := int64(1); i <= 30; i++ {
+		m := logMutation(i)
+		m.Fields["occurred_at"] = json.RawMessage(`"` + time.Now().UTC().Add(-time.Hour).Format(time.RFC3339) + `"`)
+		muts = append(muts, m)
+	}
+	push := func(ms ...Mutation) {
+		t.Helper()
+		res, err := s.Push(ctx, a, PushRequest{DeviceID: a.DeviceID, Mutations: ms})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Results {
+			if r.Status != StatusApplied {
+				t.Fatalf("push: %+v", r)
+			}
+		}
+	}
+	push(muts...)
+	push(Mutation{Mid: 31, Table: "assistance_logs", Op: "delete", ID: muts[0].ID})
+	prune := func() {
+		t.Helper()
+		if err := s.PruneSync(ctx, time.Now().Add(TombstoneHorizon+24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prune()
+	team := teamScope(a.TeamID)
+	pullAll := func(between func()) (logs int, resets int, pages int) {
+		t.Helper()
+		cursors := map[string]string{}
+		for pages = 1; pages <= 20; pages++ {
+			r, err := s.Pull(ctx, a, PullRequest{DeviceID: a.DeviceID, Cursors: cursors, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sc := range r.Resets {
+				if sc == team {
+					resets++
+				}
+			}
+			more := false
+			for name, sc := range r.Scopes {
+				cursors[name] = sc.Cursor
+				more = more || sc.HasMore
+			}
+			for _, c := range r.Scopes[team].Changes {
+				if c.Table == "assistance_logs" && c.Op == "put" {
+					logs++
+				}
+			}
+			if !more {
+				return logs, resets, pages
+			}
+			if between != nil && r.Scopes[team].Cursor != "0" {
+				between()
+				between = nil
+			}
+		}
+		t.Fatalf("the pull did not finish in 20 pages of 10 (cursors %v, %d resets)", cursors, resets)
+		return
+	}
+	if logs, resets, pages := pullAll(nil); logs != 29 || resets != 0 || pages < 3 {
+		t.Errorf("a new phone: %d logs in %d pages, %d resets; want 29 logs in 3 pages or more, no reset", logs, pages, resets)
+	}
+	// A prune between the first and the second page resets the scope once.
+	n := int64(40)
+	_, resets, _ := pullAll(func() {
+		m := logMutation(n)
+		m.Fields["occurred_at"] = muts[1].Fields["occurred_at"]
+		push(Mutation{Mid: 32, Table: m.Table, Op: m.Op, ID: m.ID, Fields: m.Fields},
+			Mutation{Mid: 33, Table: "assistance_logs", Op: "delete", ID: m.ID})
+		prune()
+	})
+	if resets != 1 {
+		t.Errorf("a prune between pages: %d resets, want 1", resets)
 	}
 }
