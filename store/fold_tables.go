@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -289,7 +290,13 @@ func (r *foldRun) seriesID(metric, key string) (int64, error) {
 		return id, nil
 	}
 	var id int64
-	err := r.tx.QueryRowContext(r.ctx, `INSERT INTO rollup_series (metric, key) VALUES (?, ?) RETURNING id`, metric, key).Scan(&id)
+	err := r.tx.QueryRowContext(r.ctx, `INSERT INTO rollup_series (metric, key) VALUES (?, ?)
+		ON CONFLICT (metric, key) DO NOTHING RETURNING id`, metric, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Another province's writer added it since the dictionary was
+		// read (PostgreSQL, province locks): it has committed by now.
+		err = r.tx.QueryRowContext(r.ctx, `SELECT id FROM rollup_series WHERE metric = ? AND key = ?`, metric, key).Scan(&id)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("fold: series %s %s: %w", metric, key, err)
 	}
