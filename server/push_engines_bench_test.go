@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +45,6 @@ func BenchmarkPushEngines(b *testing.B) {
 	if !storetest.PG() {
 		b.Skip("needs PostgreSQL: set " + storetest.PGEnv)
 	}
-	ctx := context.Background()
 	lite, _ := openBench(b)
 	tmpl := pgBenchTemplate(b)
 	pg1 := openPGBench(b, tmpl)
@@ -59,106 +56,37 @@ func BenchmarkPushEngines(b *testing.B) {
 		{name: "pg1", nodes: []string{startBenchServer(b, pg1)}, stores: []*store.Store{pg1}},
 		{name: "pg2", nodes: []string{startBenchServer(b, pg2a), startBenchServer(b, pg2b)}, stores: []*store.Store{pg2a, pg2b}},
 	}
-	plain, err := openPlain(filepath.Join(b.TempDir(), "plain.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer plain.Close()
-	tokens, err := mobileapi.NewTokens(testSecret, 24*time.Hour, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	type phone struct {
-		uid    int64
-		team   int
-		device string
-		mid    int64
-	}
-	phones := make([]*phone, phonePushers)
-	for i := range phones {
-		team := (i*7919 + 13) % *benchTeams
-		uid := benchMember(team, i%5)
-		phones[i] = &phone{uid: uid, team: team + 1, device: benchDevice(uid)}
-	}
-	for _, t := range targets {
-		t.tokens = make([]string, len(phones))
-		for i, p := range phones {
-			st := t.stores[i%len(t.stores)]
-			sess, err := st.OpenSession(ctx, p.uid, store.DeviceInfo{ID: p.device, Platform: "android"}, 24*time.Hour)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if t.tokens[i], err = tokens.Issue(p.uid, sess.DeviceID, sess.ID); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: phonePushers}}
-	today := time.Now().UTC()
-	var plainD []time.Duration
-	var plainWall time.Duration
-	rows := 0
-	b.ResetTimer()
-	for round := 0; round < b.N; round++ {
-		batches := make([][]plainRow, len(phones))
-		bodies := make([][]byte, len(phones))
-		for i, p := range phones {
-			muts := make([]map[string]any, phoneBatch)
-			batches[i] = make([]plainRow, phoneBatch)
-			for k := range muts {
-				r := newPlainRow(round*phonePushers*phoneBatch+i*phoneBatch+k, p.team, p.uid, today)
-				batches[i][k] = r
-				p.mid++
-				f := map[string]any{"occurred_at": r.occurredAt, "outcomes": json.RawMessage(r.outcomes),
-					"age_band": "25_34", "gender": "female", "team_id": p.team}
-				if r.number != "" {
-					f["citizen_id_number"] = r.number
-				}
-				muts[k] = map[string]any{"mid": p.mid, "table": "assistance_logs", "op": "create", "id": r.id, "fields": f}
-			}
-			bodies[i], _ = json.Marshal(map[string]any{"protocol": 1, "device_id": p.device, "schema_version": 1,
-				"app_version": "1.0.0", "mutations": muts})
-		}
-		// Each target in turn gets the round (the same bodies: the targets
-		// are separate databases), the first target rotating so no engine
-		// always follows the same one.
-		for k := range targets {
-			t := targets[(round+k)%len(targets)]
-			if err := t.round(client, bodies); err != nil {
-				b.Fatal(err)
-			}
-		}
-		t0 := time.Now()
-		for _, batch := range batches {
-			s0 := time.Now()
-			if err := plain.insert(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			plainD = append(plainD, time.Since(s0))
-		}
-		plainWall += time.Since(t0)
-		rows += phonePushers * phoneBatch
-	}
-	b.StopTimer()
-	plainRate := float64(rows) / plainWall.Seconds()
-	b.ReportMetric(plainRate, "plain-rows/s")
-	reportLatencies(b, "plain", plainD)
-	for _, t := range targets {
-		rate := float64(rows) / t.wall.Seconds()
-		b.ReportMetric(rate, t.name+"-rows/s")
-		b.ReportMetric(100*rate/plainRate, t.name+"/plain-%")
-		reportLatencies(b, t.name, t.d)
-	}
+	runPushRounds(b, targets)
 }
 
 // pushTarget is one engine's servers and what the rounds measured.
 type pushTarget struct {
 	name   string
-	nodes  []string // base URLs; phone i pushes to nodes[i%len]
-	stores []*store.Store
-	tokens []string // per phone
+	nodes  []string       // base URLs; phone i pushes to nodes[i%len]
+	stores []*store.Store // stores[i] serves nodes[i]
+	tokens []string       // per phone
 	d      []time.Duration
 	wall   time.Duration
+}
+
+// signIn opens a session for each phone on the store its node serves and
+// keeps its access token.
+func (t *pushTarget) signIn(b *testing.B, phones []*benchPusher) {
+	ctx := context.Background()
+	tokens, err := mobileapi.NewTokens(testSecret, 24*time.Hour, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t.tokens = make([]string, len(phones))
+	for i, p := range phones {
+		sess, err := t.stores[i%len(t.stores)].OpenSession(ctx, p.uid, store.DeviceInfo{ID: p.device, Platform: "android"}, 24*time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if t.tokens[i], err = tokens.Issue(p.uid, sess.DeviceID, sess.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // round pushes every phone's body at once and waits for all answers.

@@ -1,23 +1,19 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"toso/mobileapi"
 	"toso/store"
 )
 
@@ -39,99 +35,44 @@ const (
 //	go test ./server -run '^$' -bench BenchmarkPushPhones -benchtime 20x -toso.logs 1000000 -toso.teams 5000
 func BenchmarkPushPhones(b *testing.B) {
 	st, _ := openBench(b)
-	ctx := context.Background()
-	base := startBenchServer(b, st)
-	tokens, err := mobileapi.NewTokens(testSecret, 24*time.Hour, nil)
-	if err != nil {
-		b.Fatal(err)
+	target := &pushTarget{name: "push", nodes: []string{startBenchServer(b, st)}, stores: []*store.Store{st}}
+	runPushRounds(b, []*pushTarget{target})
+	w := st.WriterStats()
+	if w.Groups > 0 {
+		b.ReportMetric(float64(w.Jobs)/float64(w.Groups), "writes/group")
 	}
+}
+
+// runPushRounds runs b.N rounds: each round, the same 8 × 200 new logs are
+// pushed by the phones at once to each target in turn (separate databases
+// of the same province; the first target rotates), then inserted with plain
+// SQL into one SQLite table. It reports the plain rate and, per target, its
+// rate, its ratio to the plain rate and its push latencies.
+func runPushRounds(b *testing.B, targets []*pushTarget) {
+	ctx := context.Background()
 	plain, err := openPlain(filepath.Join(b.TempDir(), "plain.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer plain.Close()
-
-	type phone struct {
-		uid    int64
-		team   int
-		device string
-		token  string
-		mid    int64
-	}
-	phones := make([]*phone, phonePushers)
-	for i := range phones {
-		team := (i*7919 + 13) % *benchTeams
-		p := &phone{uid: benchMember(team, i%5), team: team + 1, device: benchDevice(benchMember(team, i%5))}
-		sess, err := st.OpenSession(ctx, p.uid, store.DeviceInfo{ID: p.device, Platform: "android"}, 24*time.Hour)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if p.token, err = tokens.Issue(p.uid, sess.DeviceID, sess.ID); err != nil {
-			b.Fatal(err)
-		}
-		phones[i] = p
+	phones := benchPushers()
+	for _, t := range targets {
+		t.signIn(b, phones)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: phonePushers}}
 	today := time.Now().UTC()
-	var pushD, plainD []time.Duration
-	var pushWall, plainWall time.Duration
+	var plainD []time.Duration
+	var plainWall time.Duration
 	rows := 0
 	b.ResetTimer()
 	for round := 0; round < b.N; round++ {
-		batches := make([][]plainRow, len(phones))
-		bodies := make([][]byte, len(phones))
-		for i, p := range phones {
-			muts := make([]map[string]any, phoneBatch)
-			batches[i] = make([]plainRow, phoneBatch)
-			for k := range muts {
-				r := newPlainRow(round*phonePushers*phoneBatch+i*phoneBatch+k, p.team, p.uid, today)
-				batches[i][k] = r
-				p.mid++
-				f := map[string]any{"occurred_at": r.occurredAt, "outcomes": json.RawMessage(r.outcomes),
-					"age_band": "25_34", "gender": "female", "team_id": p.team}
-				if r.number != "" {
-					f["citizen_id_number"] = r.number
-				}
-				muts[k] = map[string]any{"mid": p.mid, "table": "assistance_logs", "op": "create", "id": r.id, "fields": f}
+		bodies, batches := roundBodies(round, phones, today)
+		for k := range targets {
+			if err := targets[(round+k)%len(targets)].round(client, bodies); err != nil {
+				b.Fatal(err)
 			}
-			bodies[i], _ = json.Marshal(map[string]any{"protocol": 1, "device_id": p.device, "schema_version": 1,
-				"app_version": "1.0.0", "mutations": muts})
 		}
-		// The phones, at once.
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var failed error
 		t0 := time.Now()
-		for i, p := range phones {
-			wg.Go(func() {
-				req, _ := http.NewRequest("POST", base+"/v1/sync/push", bytes.NewReader(bodies[i]))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+p.token)
-				s0 := time.Now()
-				resp, err := client.Do(req)
-				var out []byte
-				if err == nil {
-					out, _ = io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 || bytes.Contains(out, []byte(`"rejected"`)) {
-						err = fmt.Errorf("push: %d %.300s", resp.StatusCode, out)
-					}
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				pushD = append(pushD, time.Since(s0))
-				if err != nil && failed == nil {
-					failed = err
-				}
-			})
-		}
-		wg.Wait()
-		pushWall += time.Since(t0)
-		if failed != nil {
-			b.Fatal(failed)
-		}
-		// The baseline, the same rows.
-		t0 = time.Now()
 		for _, batch := range batches {
 			s0 := time.Now()
 			if err := plain.insert(ctx, batch); err != nil {
@@ -143,17 +84,59 @@ func BenchmarkPushPhones(b *testing.B) {
 		rows += phonePushers * phoneBatch
 	}
 	b.StopTimer()
-	pushRate := float64(rows) / pushWall.Seconds()
 	plainRate := float64(rows) / plainWall.Seconds()
-	b.ReportMetric(pushRate, "push-rows/s")
 	b.ReportMetric(plainRate, "plain-rows/s")
-	b.ReportMetric(100*pushRate/plainRate, "push/plain-%")
-	reportLatencies(b, "push", pushD)
 	reportLatencies(b, "plain", plainD)
-	w := st.WriterStats()
-	if w.Groups > 0 {
-		b.ReportMetric(float64(w.Jobs)/float64(w.Groups), "writes/group")
+	for _, t := range targets {
+		rate := float64(rows) / t.wall.Seconds()
+		b.ReportMetric(rate, t.name+"-rows/s")
+		b.ReportMetric(100*rate/plainRate, t.name+"/plain-%")
+		reportLatencies(b, t.name, t.d)
 	}
+}
+
+// benchPusher is one of the benchmark's phones: a member of a team spread
+// over the province, with the mids it has used.
+type benchPusher struct {
+	uid    int64
+	team   int
+	device string
+	mid    int64
+}
+
+func benchPushers() []*benchPusher {
+	phones := make([]*benchPusher, phonePushers)
+	for i := range phones {
+		team := (i*7919 + 13) % *benchTeams
+		uid := benchMember(team, i%5)
+		phones[i] = &benchPusher{uid: uid, team: team + 1, device: benchDevice(uid)}
+	}
+	return phones
+}
+
+// roundBodies are the phones' push bodies of one round (200 new logs
+// each, their mids advanced) and the same rows for the plain insert.
+func roundBodies(round int, phones []*benchPusher, today time.Time) ([][]byte, [][]plainRow) {
+	batches := make([][]plainRow, len(phones))
+	bodies := make([][]byte, len(phones))
+	for i, p := range phones {
+		muts := make([]map[string]any, phoneBatch)
+		batches[i] = make([]plainRow, phoneBatch)
+		for k := range muts {
+			r := newPlainRow(round*phonePushers*phoneBatch+i*phoneBatch+k, p.team, p.uid, today)
+			batches[i][k] = r
+			p.mid++
+			f := map[string]any{"occurred_at": r.occurredAt, "outcomes": json.RawMessage(r.outcomes),
+				"age_band": "25_34", "gender": "female", "team_id": p.team}
+			if r.number != "" {
+				f["citizen_id_number"] = r.number
+			}
+			muts[k] = map[string]any{"mid": p.mid, "table": "assistance_logs", "op": "create", "id": r.id, "fields": f}
+		}
+		bodies[i], _ = json.Marshal(map[string]any{"protocol": 1, "device_id": p.device, "schema_version": 1,
+			"app_version": "1.0.0", "mutations": muts})
+	}
+	return bodies, batches
 }
 
 // plainRow is one generated log, as pushed and as the baseline writes it.

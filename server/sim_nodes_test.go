@@ -38,33 +38,10 @@ func TestTwoNodeSimulation(t *testing.T) {
 	if !storetest.PG() {
 		t.Skip("TOSO_TEST_PG is not set: two processes share a database on PostgreSQL only (SQLite's file has one writer process)")
 	}
-	seeds, steps := 2, 600
-	if testing.Short() {
-		seeds, steps = 1, 250
-	}
-	if *simSeeds > 0 {
-		seeds = *simSeeds
-	}
-	if *simSteps > 0 {
-		steps = *simSteps
-	}
-	// As TestSyncSimulation: fixed seeds by default, so a landing never
-	// depends on the clock; new seeds each time in a long run. Seed 11 at
-	// 600 steps fails when pulls read up to the snapshot's seq instead of
-	// the watermark (a digest mismatch on the province coordinator's phone).
-	first := uint64(11)
-	if *simSeeds > 0 {
-		first = uint64(time.Now().UnixNano()) % 1_000_000
-		if *simFirst > 0 {
-			first = *simFirst
-		}
-	}
-	if *simSeed != 0 {
-		first = *simSeed
-		if *simSeeds == 0 {
-			seeds = 1
-		}
-	}
+	// Seed 11 at 600 steps fails when pulls read up to the snapshot's seq
+	// instead of the watermark (a digest mismatch on the province
+	// coordinator's phone).
+	first, seeds, steps := simPlan(11, 2, 600, 250)
 	for i := range seeds {
 		seed := first + uint64(i)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {

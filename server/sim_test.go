@@ -37,25 +37,24 @@ var (
 	simParallel = flag.Int("sim.parallel", 2, "seeds run at once")
 )
 
-func TestSyncSimulation(t *testing.T) {
-	seeds, steps := 2, 250
+// simPlan is the seeds and steps a simulation test runs: by default seeds
+// first and first+1 at steps (one seed at shortSteps under -short), fixed so
+// a landing never depends on the clock; -sim.seeds runs that many new seeds
+// (from the clock, or -sim.first), -sim.seed replays one, -sim.steps sets
+// the steps.
+func simPlan(first uint64, seeds, steps, shortSteps int) (uint64, int, int) {
 	if testing.Short() {
-		seeds, steps = 1, 150
+		seeds, steps = 1, shortSteps
 	}
 	if *simSeeds > 0 {
 		seeds = *simSeeds
-	}
-	if *simSteps > 0 {
-		steps = *simSteps
-	}
-	// The short run in go test ./... (and CI) uses fixed seeds, so a landing
-	// never depends on the clock; a long run explores new seeds each time.
-	first := uint64(1)
-	if *simSeeds > 0 {
 		first = uint64(time.Now().UnixNano()) % 1_000_000
 		if *simFirst > 0 {
 			first = *simFirst
 		}
+	}
+	if *simSteps > 0 {
+		steps = *simSteps
 	}
 	if *simSeed != 0 {
 		first = *simSeed
@@ -63,6 +62,11 @@ func TestSyncSimulation(t *testing.T) {
 			seeds = 1
 		}
 	}
+	return first, seeds, steps
+}
+
+func TestSyncSimulation(t *testing.T) {
+	first, seeds, steps := simPlan(1, 2, 250, 150)
 	// -sim.parallel workers each run seeds one after the other as ordinary
 	// subtests. Not t.Parallel: the testing package keeps every parallel
 	// subtest (and, through its cleanups, its whole environment, ~6 MB)

@@ -105,17 +105,12 @@ func pgDSN(raw string, readOnly bool) (string, error) {
 // keeps one connection, as on SQLite: the writer runs one transaction at a
 // time anyway, and the statement cache (stmtcache.go) counts on it.
 func openPG(ctx context.Context, raw string, opt Options) (*Store, error) {
-	rewrites := &pgSQL{} // one cache for both pools
+	rewrites := &pgSQL{} // one cache for all pools
 	open := func(readOnly bool, extra string) (*sql.DB, error) {
-		dsn, err := pgDSN(raw, readOnly)
+		db, err := pgPool(raw, readOnly, extra, rewrites)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		c, err := newPGConnector(dsn+extra, rewrites)
-		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
-		}
-		db := sql.OpenDB(c)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open postgres: %w", err)
@@ -170,15 +165,7 @@ func OpenReader(path string) (*sql.DB, error) {
 	if !isPostgres(path) {
 		return sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	}
-	dsn, err := pgDSN(path, true)
-	if err != nil {
-		return nil, err
-	}
-	c, err := newPGConnector(dsn, &pgSQL{})
-	if err != nil {
-		return nil, err
-	}
-	return sql.OpenDB(c), nil
+	return pgPool(path, true, "", &pgSQL{})
 }
 
 // OpenWriter opens a read-write database/sql handle on the database at path
@@ -195,11 +182,18 @@ func OpenWriter(path string) (*sql.DB, error) {
 		db.SetMaxOpenConns(1) // one SQLite writer at a time anyway
 		return db, nil
 	}
-	dsn, err := pgDSN(path, false)
+	return pgPool(path, false, "", &pgSQL{})
+}
+
+// pgPool is a database/sql pool on the PostgreSQL database at raw with the
+// store's connection parameters (pgDSN) and extra ones ("&name=value"), its
+// SQL rewritten through rewrites. It does not connect yet.
+func pgPool(raw string, readOnly bool, extra string, rewrites *pgSQL) (*sql.DB, error) {
+	dsn, err := pgDSN(raw, readOnly)
 	if err != nil {
 		return nil, err
 	}
-	c, err := newPGConnector(dsn, &pgSQL{})
+	c, err := newPGConnector(dsn+extra, rewrites)
 	if err != nil {
 		return nil, err
 	}

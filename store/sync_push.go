@@ -177,105 +177,14 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		hashes[i] = mutationHash(&muts[i])
 	}
 	resp := &PushResponse{ServerTime: now, Results: make([]Result, 0, len(muts))}
+	batch := &pushBatch{actor: a, req: req, now: now, parsed: parsed, pre: pre, hashes: hashes}
 	// On PostgreSQL a push runs without a savepoint per mutation, and again
 	// with them if a statement failed (errPGRedo, pushTx.careful). A push
 	// writes in the actor's province only (policy keeps it to the actor's
 	// team or area): on PostgreSQL it runs beside other provinces'.
 	for careful := false; ; careful = true {
 		err = s.provinceTx(ctx, len(muts), provinceOf(a), func(ctx context.Context, tx *sql.Tx) error {
-			// This may run twice (group commit): start from nothing.
-			resp.Results, resp.RetryAfter, resp.LastMid = resp.Results[:0], 0, 0
-			p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}, careful: careful,
-				lease: leaseOf(ctx)}
-			lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
-			if err != nil {
-				return err
-			}
-			resp.LastMid = lastMid
-			if len(muts) == 0 {
-				return nil
-			}
-			if muts[0].Mid > lastMid+1 {
-				return &MidGapError{Expected: lastMid + 1}
-			}
-			stored, err := s.storedResults(ctx, tx, req.DeviceID, muts[0].Mid, min(lastMid, muts[len(muts)-1].Mid))
-			if err != nil {
-				return err
-			}
-			start := 0
-			for ; start < len(muts) && muts[start].Mid <= lastMid; start++ {
-				st, ok := stored[muts[start].Mid]
-				r := st.Result
-				switch {
-				case !ok:
-					r = Result{Mid: muts[start].Mid, Status: StatusDuplicate}
-				case st.Hash != "" && st.Hash != hashes[start]:
-					// The phone reused a mid for other work: refuse it visibly
-					// rather than answer with the first mutation's result.
-					r = Result{Mid: muts[start].Mid, Status: StatusRejected, Code: CodeMidReused}
-				}
-				resp.Results = append(resp.Results, r)
-			}
-			if start == len(muts) {
-				return nil
-			}
-			if p.lease == nil {
-				if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
-					return fmt.Errorf("push: %w", err)
-				}
-			}
-			if p.newLogs, err = s.absentLogs(ctx, tx, muts[start:]); err != nil {
-				return fmt.Errorf("push: %w", err)
-			}
-			fresh := make([]Result, len(muts)-start)
-			done := make([]bool, len(muts)-start)
-			processed := 0
-			for i := start; i < len(muts); i++ {
-				if done[i-start] {
-					continue
-				}
-				if !req.SoftDeadline.IsZero() && s.now().After(req.SoftDeadline) {
-					resp.RetryAfter = 2
-					break
-				}
-				group := []int{i}
-				for j := i + 1; muts[i].Tx != "" && j < len(muts) && muts[j].Tx == muts[i].Tx; j++ {
-					group = append(group, j)
-				}
-				if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
-					return err
-				}
-				if p.leaseErr != nil {
-					return p.leaseErr
-				}
-				for _, g := range group {
-					done[g-start] = true
-				}
-				for processed < len(done) && done[processed] {
-					processed++
-				}
-			}
-			fresh = fresh[:processed]
-			if err := s.auditMany(ctx, tx, p.audits); err != nil {
-				return err
-			}
-			if err := s.storeResults(ctx, tx, req.DeviceID, fresh, hashes[start:], p.now); err != nil {
-				return err
-			}
-			resp.Results = append(resp.Results, fresh...)
-			if processed > 0 {
-				resp.LastMid = muts[start+processed-1].Mid
-			}
-			if _, err := s.wstmts.exec(ctx, tx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
-				return fmt.Errorf("push: %w", err)
-			}
-			if p.lease != nil {
-				return nil // the leases moved the counter
-			}
-			if _, err := s.wstmts.exec(ctx, tx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
-				return fmt.Errorf("push: %w", err)
-			}
-			return nil
+			return s.applyPush(ctx, tx, batch, resp, careful)
 		})
 		if !s.pg || careful || !errors.Is(err, errPGRedo) && pgCode(err) != pgTxAborted {
 			break
@@ -285,6 +194,119 @@ func (s *Store) Push(ctx context.Context, a Actor, req PushRequest) (*PushRespon
 		return nil, unavailable(ctx, err)
 	}
 	return resp, nil
+}
+
+// pushBatch is a push checked and parsed before the write lock: what each
+// run of its transaction (applyPush) applies.
+type pushBatch struct {
+	actor  Actor
+	req    PushRequest
+	now    time.Time
+	parsed []any     // per mutation, from parseMutation
+	pre    []*Result // per mutation, a result parseMutation already gave
+	hashes []string  // per mutation, mutationHash
+}
+
+// applyPush is one run of a push's transaction: the stored results of mids
+// already processed, then each new mutation (or tx group) applied, their
+// results, audits and the device's last_mid written. careful puts each
+// mutation in a savepoint (PostgreSQL's second run, errPGRedo).
+func (s *Store) applyPush(ctx context.Context, tx *sql.Tx, b *pushBatch, resp *PushResponse, careful bool) error {
+	a, req, now, muts := b.actor, b.req, b.now, b.req.Mutations
+	parsed, pre, hashes := b.parsed, b.pre, b.hashes
+	// This may run twice (group commit): start from nothing.
+	resp.Results, resp.RetryAfter, resp.LastMid = resp.Results[:0], 0, 0
+	p := &pushTx{s: s, ctx: ctx, tx: tx, actor: a, now: ts(now), teams: map[int64]teamPlace{}, careful: careful,
+		lease: leaseOf(ctx)}
+	lastMid, err := s.deviceForPush(ctx, tx, a, req, now)
+	if err != nil {
+		return err
+	}
+	resp.LastMid = lastMid
+	if len(muts) == 0 {
+		return nil
+	}
+	if muts[0].Mid > lastMid+1 {
+		return &MidGapError{Expected: lastMid + 1}
+	}
+	stored, err := s.storedResults(ctx, tx, req.DeviceID, muts[0].Mid, min(lastMid, muts[len(muts)-1].Mid))
+	if err != nil {
+		return err
+	}
+	start := 0
+	for ; start < len(muts) && muts[start].Mid <= lastMid; start++ {
+		st, ok := stored[muts[start].Mid]
+		r := st.Result
+		switch {
+		case !ok:
+			r = Result{Mid: muts[start].Mid, Status: StatusDuplicate}
+		case st.Hash != "" && st.Hash != hashes[start]:
+			// The phone reused a mid for other work: refuse it visibly
+			// rather than answer with the first mutation's result.
+			r = Result{Mid: muts[start].Mid, Status: StatusRejected, Code: CodeMidReused}
+		}
+		resp.Results = append(resp.Results, r)
+	}
+	if start == len(muts) {
+		return nil
+	}
+	if p.lease == nil {
+		if err := s.wstmts.queryRow(ctx, tx, `SELECT value FROM seq WHERE id = 1`).Scan(&p.seq); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+	}
+	if p.newLogs, err = s.absentLogs(ctx, tx, muts[start:]); err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	fresh := make([]Result, len(muts)-start)
+	done := make([]bool, len(muts)-start)
+	processed := 0
+	for i := start; i < len(muts); i++ {
+		if done[i-start] {
+			continue
+		}
+		if !req.SoftDeadline.IsZero() && s.now().After(req.SoftDeadline) {
+			resp.RetryAfter = 2
+			break
+		}
+		group := []int{i}
+		for j := i + 1; muts[i].Tx != "" && j < len(muts) && muts[j].Tx == muts[i].Tx; j++ {
+			group = append(group, j)
+		}
+		if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
+			return err
+		}
+		if p.leaseErr != nil {
+			return p.leaseErr
+		}
+		for _, g := range group {
+			done[g-start] = true
+		}
+		for processed < len(done) && done[processed] {
+			processed++
+		}
+	}
+	fresh = fresh[:processed]
+	if err := s.auditMany(ctx, tx, p.audits); err != nil {
+		return err
+	}
+	if err := s.storeResults(ctx, tx, req.DeviceID, fresh, hashes[start:], p.now); err != nil {
+		return err
+	}
+	resp.Results = append(resp.Results, fresh...)
+	if processed > 0 {
+		resp.LastMid = muts[start+processed-1].Mid
+	}
+	if _, err := s.wstmts.exec(ctx, tx, `UPDATE devices SET last_mid = ? WHERE id = ?`, resp.LastMid, req.DeviceID); err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if p.lease != nil {
+		return nil // the leases moved the counter
+	}
+	if _, err := s.wstmts.exec(ctx, tx, `UPDATE seq SET value = ? WHERE id = 1`, p.seq); err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	return nil
 }
 
 // unavailable marks err as a temporary fault when the request's context
