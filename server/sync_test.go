@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -495,6 +496,28 @@ func TestSyncAuditTrail(t *testing.T) {
 	}
 	if bytes.Contains(got.Detail, []byte("038090001234")) || !bytes.Contains(got.Detail, []byte("citizen_id_number")) {
 		t.Errorf("audit detail %s: want the field name, never the value", got.Detail)
+	}
+	// A create sent again under a new mid for the row that exists changes
+	// it: an update in the trail. A patch follows, and a coordinator's lock.
+	e.push("memberA1", logCreate(3, uuidN(1), "notes", "again"),
+		mut{"mid": 4, "table": "assistance_logs", "op": "patch", "id": uuidN(1), "fields": map[string]any{"notes": "x"}})
+	if err := e.store.LockLog(context.Background(), actorOf(t, e, "coordA"), uuidN(1), true); err != nil {
+		t.Fatal(err)
+	}
+	trail, err = e.store.AuditTrail(context.Background(), "assistance_logs", uuidN(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, a := range trail {
+		seen = append(seen, fmt.Sprintf("%s/%d", a.Action, a.Mid))
+	}
+	if want := []string{"create/1", "update/3", "patch/4", "lock/0"}; !slices.Equal(seen, want) {
+		t.Errorf("audit trail %v, want %v", seen, want)
+	}
+	// Another log's trail holds none of these.
+	if other, err := e.store.AuditTrail(context.Background(), "assistance_logs", uuidN(2)); err != nil || len(other) != 0 {
+		t.Errorf("trail of a log never created: %v, %v", other, err)
 	}
 }
 

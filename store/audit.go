@@ -81,11 +81,18 @@ func (s *Store) auditMany(ctx context.Context, tx *sql.Tx, rows []auditLine) err
 	return nil
 }
 
-// AuditTrail lists the audit entries for one entity, oldest first.
+// AuditTrail lists the audit entries for one entity, oldest first. The
+// create of a pushed log is not in the entity index (migration 0015): it is
+// the entry of the log's author, at the log's creation time, naming it.
 func (s *Store) AuditTrail(ctx context.Context, entity, entityID string) ([]AuditEntry, error) {
+	const cols = `a.id, a.at, COALESCE(a.user_id, 0), COALESCE(a.device_id, ''), COALESCE(a.mid, 0), a.action, a.entity, a.entity_id, a.detail`
 	rows, err := s.read.QueryContext(ctx, `
-		SELECT id, at, COALESCE(user_id, 0), COALESCE(device_id, ''), COALESCE(mid, 0), action, entity, entity_id, detail
-		FROM audit_log WHERE entity = ? AND entity_id = ? ORDER BY id`, entity, entityID)
+		SELECT `+cols+` FROM audit_log a WHERE a.entity = ?1 AND a.entity_id = ?2
+			AND (a.action <> 'create' OR a.entity <> 'assistance_logs')
+		UNION ALL
+		SELECT `+cols+` FROM assistance_logs l JOIN audit_log a ON a.user_id = l.created_by AND a.at = l.created_at
+			WHERE ?1 = 'assistance_logs' AND l.id = ?2 AND a.entity = 'assistance_logs' AND a.entity_id = l.id AND a.action = 'create'
+		ORDER BY 1`, entity, entityID)
 	if err != nil {
 		return nil, fmt.Errorf("audit trail: %w", err)
 	}

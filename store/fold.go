@@ -48,6 +48,9 @@ type touchKey struct {
 type touched struct {
 	key touchKey
 	old any // *logState, *sessionState, *progressState, *memberState, *rowVersion; nil: no row before
+	// cur is the row's state now when its writer gave it (touchCreated)
+	// and nothing touched the row since: the fold need not read it.
+	cur any
 }
 
 // rowVersion is the state of a row that only takes part in digests.
@@ -108,16 +111,30 @@ func (f *txFold) rollback(m foldMark) {
 	f.events = f.events[:m.events]
 }
 
-func (f *txFold) record(k touchKey, old any) {
-	if _, ok := f.seen[k]; ok {
-		return // the first state of the transaction is the one that counts
+func (f *txFold) record(k touchKey, old any) bool {
+	if i, ok := f.seen[k]; ok {
+		// The first state of the transaction is the one that counts; the
+		// row changes again, so a state its creator gave is stale.
+		f.entries[i].cur = nil
+		return false
 	}
 	f.seen[k] = len(f.entries)
 	f.entries = append(f.entries, touched{key: k, old: old})
+	return true
 }
 
 // touchNew records a row the transaction creates (no row had that id).
 func (s *Store) touchNew(k rowKind, id string) { s.folding().record(touchKey{k, id}, nil) }
+
+// touchCreated records a row the transaction has just created, with its
+// state: unless the row changes again (every change touches it first),
+// the fold uses that state instead of reading the row.
+func (s *Store) touchCreated(k rowKind, id string, state any) {
+	f := s.folding()
+	if f.record(touchKey{k, id}, nil) {
+		f.entries[len(f.entries)-1].cur = state
+	}
+}
 
 // touchLoaded records a row whose current state the caller has read.
 func (s *Store) touchLoaded(k rowKind, id string, old any) { s.folding().record(touchKey{k, id}, old) }
@@ -204,6 +221,10 @@ func (f *txFold) apply(ctx context.Context, tx *sql.Tx) error {
 	news := map[touchKey]any{}
 	byKind := map[rowKind][]string{}
 	for _, t := range f.entries {
+		if t.cur != nil {
+			news[t.key] = t.cur
+			continue
+		}
 		byKind[t.key.kind] = append(byKind[t.key.kind], t.key.id)
 	}
 	for k, ids := range byKind {

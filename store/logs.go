@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -148,12 +149,6 @@ type logRow struct {
 }
 
 func (p *pushTx) loadLog(id string) (*logRow, error) {
-	if p.newLogs[id] {
-		// Known absent at the push's start; only once, since the create
-		// that asks may write it.
-		delete(p.newLogs, id)
-		return nil, nil
-	}
 	row, err := p.queryRow(`SELECT id, team_id, area_id, created_by, village_id, occurred_at, citizen_ref, citizen_name,
 		age_band, gender, notes, minority, disability, consent, outcomes, locked, deleted, version
 		FROM assistance_logs WHERE id = ?`, id)
@@ -171,15 +166,28 @@ func (p *pushTx) loadLog(id string) (*logRow, error) {
 
 func applyLog(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	a := p.actor
+	var created *Result
+	if m.Op == "create" {
+		// A phone's creates are new rows: insert first, and look for the
+		// row only when the insert did not happen (the id is taken, or
+		// the create was refused before it).
+		r, inserted, err := p.createLog(m, parsed.(*logFields))
+		if err != nil || inserted {
+			return r, err
+		}
+		created = &r
+	}
 	cur, err := p.loadLog(m.ID)
 	if err != nil {
 		return Result{}, err
 	}
 	if cur == nil {
-		if m.Op != "create" {
-			return *reject(CodeNotFound), nil
+		if created != nil && created.Status != "" {
+			return *created, nil
+		} else if created != nil {
+			return Result{}, fmt.Errorf("log %s: the insert met a row that is not there", m.ID)
 		}
-		return p.createLog(m, parsed.(*logFields))
+		return *reject(CodeNotFound), nil
 	}
 	tp, _, err := p.team(cur.TeamID)
 	if err != nil {
@@ -229,42 +237,51 @@ func applyLog(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	return Result{Status: StatusApplied, Version: v}, nil
 }
 
-func (p *pushTx) createLog(m *Mutation, f *logFields) (Result, error) {
+// createLog inserts the log unless its id is taken. It returns whether it
+// did; when it did not, the result is the create's refusal, if any.
+func (p *pushTx) createLog(m *Mutation, f *logFields) (Result, bool, error) {
 	a := p.actor
 	teamID := a.TeamID
 	if f.TeamID != nil {
 		if a.Role.InTeam() && *f.TeamID != a.TeamID {
 			// Written for a team the author has left: refuse visibly.
-			return *reject(CodeForbidden, "team_id", "not your team"), nil
+			return *reject(CodeForbidden, "team_id", "not your team"), false, nil
 		}
 		teamID = *f.TeamID
 	}
 	if teamID == 0 {
-		return *reject(CodeValidation, "team_id", "required"), nil
+		return *reject(CodeValidation, "team_id", "required"), false, nil
 	}
 	tp, ok, err := p.team(teamID)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	if !ok || !a.CanWriteLog(TeamRow{TeamID: teamID, TeamPath: tp.Path, CreatedBy: a.UserID}) {
-		return *reject(CodeForbidden), nil
+		return *reject(CodeForbidden), false, nil
 	}
 	if rej := p.checkVillage(f.VillageID, tp.Path); rej != nil {
-		return *rej, nil
+		return *rej, false, nil
 	}
 	l := logRow{ID: m.ID, TeamID: teamID, AreaID: tp.AreaID, CreatedBy: a.UserID, Outcomes: "[]"}
 	f.applyTo(&l)
 	v := p.nextSeq()
-	p.s.touchNew(kindLog, m.ID)
-	err = p.exec(`INSERT INTO assistance_logs (id, team_id, area_id, village_id, created_by, occurred_at, citizen_ref,
+	n, err := p.execN(`INSERT INTO assistance_logs (id, team_id, area_id, village_id, created_by, occurred_at, citizen_ref,
 		citizen_name, age_band, gender, minority, disability, consent, notes, outcomes, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		l.ID, l.TeamID, l.AreaID, l.VillageID, l.CreatedBy, l.OccurredAt, l.CitizenRef, l.CitizenName, l.AgeBand,
 		l.Gender, l.Minority, l.Disability, l.Consent, l.Notes, l.Outcomes, v, p.now, p.now)
 	if err != nil {
-		return Result{}, checkErr(err)
+		return Result{}, false, checkErr(err)
 	}
-	return Result{Status: StatusApplied, Version: v}, nil
+	if n == 0 {
+		p.unTake(v)
+		return Result{}, false, nil
+	}
+	// The fold takes the new row's state from here, not from a query.
+	l.Version = v
+	p.created = true
+	p.s.touchCreated(kindLog, m.ID, l.state())
+	return Result{Status: StatusApplied, Version: v}, true, nil
 }
 
 // state is what the fold reads of the log (fold_rules.go).

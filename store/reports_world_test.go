@@ -121,6 +121,21 @@ func (w *reportWorld) push(key string, m Mutation) Result {
 	return resp.Results[0]
 }
 
+// pushMany pushes ms in one push of the actor's device.
+func (w *reportWorld) pushMany(key string, ms ...Mutation) []Result {
+	w.t.Helper()
+	a := w.actors[key]
+	for i := range ms {
+		w.mids[key]++
+		ms[i].Mid = w.mids[key]
+	}
+	resp, err := w.s.Push(w.ctx, a, PushRequest{DeviceID: a.DeviceID, Mutations: ms})
+	if err != nil {
+		w.t.Fatalf("push: %v", err)
+	}
+	return resp.Results
+}
+
 func (w *reportWorld) newID() string {
 	w.seq++
 	return fmt.Sprintf("01940000-0000-7000-8000-%012d", w.seq)
@@ -205,7 +220,26 @@ func (w *reportWorld) step() {
 		}
 		w.citizen(f)
 		id := w.newID()
-		if r := w.push(author, Mutation{Table: "assistance_logs", Op: "create", ID: id, Fields: f}); r.Status == StatusApplied {
+		create := Mutation{Table: "assistance_logs", Op: "create", ID: id, Fields: f}
+		switch w.rng.IntN(6) {
+		case 0:
+			// Created and changed in one push: the fold must not keep the
+			// state the create gave it.
+			patch := Mutation{Table: "assistance_logs", Op: "patch", ID: id, Fields: fields("occurred_at", w.randomTime(), "outcomes", w.outcomes())}
+			if r := w.pushMany(author, create, patch); r[0].Status == StatusApplied {
+				w.logs = append(w.logs, worldRow{id, author, team})
+			}
+			return
+		case 1:
+			if len(w.logs) > 0 {
+				// A create sent again for a row that exists (a new mid):
+				// it changes the row.
+				l := w.logs[w.rng.IntN(len(w.logs))]
+				w.push(l.author, Mutation{Table: "assistance_logs", Op: "create", ID: l.id, Fields: fields("outcomes", w.outcomes())})
+				return
+			}
+		}
+		if r := w.push(author, create); r.Status == StatusApplied {
 			w.logs = append(w.logs, worldRow{id, author, team})
 		}
 	case k < 11 && len(w.logs) > 0: // patch a log

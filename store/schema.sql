@@ -1,7 +1,7 @@
 -- The schema after every migration (store/migrations), written by
 -- `go test ./store -update`; TestSchemaSnapshot fails while it is stale.
 -- Read this to know the tables; change them with a new migration.
--- Schema version 14.
+-- Schema version 15.
 
 CREATE TABLE announcement_receipts (
 	announcement_id INTEGER NOT NULL REFERENCES announcements(id),
@@ -505,7 +505,9 @@ CREATE INDEX assistance_logs_citizen ON assistance_logs (citizen_ref) WHERE citi
 
 CREATE INDEX assistance_logs_team_version ON assistance_logs (team_id, version) WHERE deleted = 0;
 
-CREATE INDEX audit_log_entity ON audit_log (entity, entity_id);
+CREATE INDEX audit_log_entity ON audit_log (entity, entity_id) WHERE action <> 'create' OR entity <> 'assistance_logs';
+
+CREATE INDEX audit_log_user_at ON audit_log (user_id, at);
 
 CREATE INDEX barriers_version ON barriers (version);
 

@@ -55,10 +55,10 @@ type pushTx struct {
 	// when a statement failed (errPGRedo).
 	careful bool
 	audits  []auditLine // written with the results, before commit
-	// newLogs are the ids of the push's log creates that no row holds
-	// yet, read in one query (absentLogs): loadLog answers for each once
-	// without a statement.
-	newLogs map[string]bool
+	// created is set by a log create that inserted its row: its audit
+	// entry is found through the log (AuditTrail). A create whose id was
+	// taken changed the row instead, and is audited as an update.
+	created bool
 }
 
 // errPGRedo ends a push's transaction on PostgreSQL when a statement of a
@@ -88,6 +88,15 @@ func (p *pushTx) nextSeq() int64 {
 	return v
 }
 
+// unTake gives back v, the seq nextSeq just returned, when nothing used it
+// (a create whose id was taken). A leased seq is skipped instead: gaps in
+// seqs are harmless.
+func (p *pushTx) unTake(v int64) {
+	if p.lease == nil && v == p.seq {
+		p.seq--
+	}
+}
+
 // stmt returns q prepared for the push's transaction, from the write
 // connection's statement cache.
 func (p *pushTx) stmt(q string) (*sql.Stmt, error) {
@@ -95,12 +104,21 @@ func (p *pushTx) stmt(q string) (*sql.Stmt, error) {
 }
 
 func (p *pushTx) exec(q string, args ...any) error {
+	_, err := p.execN(q, args...)
+	return err
+}
+
+// execN runs q and returns how many rows it changed.
+func (p *pushTx) execN(q string, args ...any) (int64, error) {
 	st, err := p.stmt(q)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = st.ExecContext(p.ctx, args...)
-	return err
+	res, err := st.ExecContext(p.ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func (p *pushTx) queryRow(q string, args ...any) (*sql.Row, error) {
@@ -255,9 +273,6 @@ func (s *Store) applyPush(ctx context.Context, tx *sql.Tx, b *pushBatch, resp *P
 			return fmt.Errorf("push: %w", err)
 		}
 	}
-	if p.newLogs, err = s.absentLogs(ctx, tx, muts[start:]); err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
 	fresh := make([]Result, len(muts)-start)
 	done := make([]bool, len(muts)-start)
 	processed := 0
@@ -351,6 +366,7 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 			r = *rej
 		} else {
 			var err error
+			p.created = false
 			r, err = p.s.tables[m.Table].apply(p, m, parsed[i])
 			var rj *rejectErr
 			switch {
@@ -370,10 +386,15 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 			failed = i
 			break
 		}
-		line, err := p.s.auditRow(p.actor, m.Mid, m.Op, m.Table, m.ID, auditFields(m))
+		action := m.Op
+		if m.Op == "create" && m.Table == "assistance_logs" && !p.created {
+			action = "update"
+		}
+		line, err := p.s.auditRow(p.actor, m.Mid, action, m.Table, m.ID, auditFields(m))
 		if err != nil {
 			return err
 		}
+		line.at = p.now // a created log's created_at: AuditTrail finds the entry by it
 		p.audits = append(p.audits, line)
 	}
 	if failed < 0 {
@@ -563,34 +584,4 @@ func (p *pushTx) checkBase(m *Mutation) (*Result, error) {
 		return reject(CodeValidation, "base_version", "is newer than the row's version"), nil
 	}
 	return nil, nil
-}
-
-// absentLogs returns the ids of the log creates among muts that no row
-// holds: a phone's creates are new rows, and one query for them all costs
-// less than a lookup each.
-func (s *Store) absentLogs(ctx context.Context, tx *sql.Tx, muts []Mutation) (map[string]bool, error) {
-	absent := map[string]bool{}
-	var ids []string
-	for i := range muts {
-		if m := &muts[i]; m.Table == "assistance_logs" && m.Op == "create" && !absent[m.ID] {
-			absent[m.ID] = true
-			ids = append(ids, m.ID)
-		}
-	}
-	err := eachChunk(ids, func(list string, args []any) error {
-		rows, err := s.wstmts.query(ctx, tx, `SELECT id FROM assistance_logs WHERE id IN `+list, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			delete(absent, id)
-		}
-		return rows.Err()
-	})
-	return absent, err
 }
