@@ -203,8 +203,9 @@ func (c *Client) apply(ctx context.Context, resp *pullResponse) (more bool, mism
 	return more, mismatched, n, tx.Commit()
 }
 
-// advance stores a scope's cursor. Cursors are opaque to the app ("9050"
-// or "9050.<tag>"), but their number never goes backwards: a client that
+// advance stores a scope's cursor. Cursors are opaque to the app ("9050",
+// "9050.<tag>", either with "~<horizon>" after it while a first pull pages
+// below the tombstone horizon), but their number never goes backwards: a client that
 // sees it do so has found a server bug, and says so.
 func (c *Client) advance(ctx context.Context, tx *sql.Tx, scope, cursor string) error {
 	next, ok := cursorSeq(cursor)
@@ -226,7 +227,8 @@ func (c *Client) advance(ctx context.Context, tx *sql.Tx, scope, cursor string) 
 
 // cursorSeq is the sequence number at the front of a cursor.
 func cursorSeq(cursor string) (int64, bool) {
-	n, _, _ := strings.Cut(cursor, ".")
+	n, _, _ := strings.Cut(cursor, "~")
+	n, _, _ = strings.Cut(n, ".")
 	v, err := strconv.ParseInt(n, 10, 64)
 	return v, err == nil && v >= 0
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Citizens are counted once, ever: citizen_firsts keeps, per citizen ref and
@@ -18,6 +19,9 @@ type firstsRun struct {
 	r     *foldRun
 	full  map[string]bool        // refs to recompute from their logs
 	fresh map[string][]*logState // refs touched by new logs only: the new logs
+	// cands are the firsts of the fresh refs' new logs, by ref and key
+	// (claimFresh).
+	cands map[string]map[string]storedFirst
 }
 
 func newFirstsRun(r *foldRun) *firstsRun {
@@ -90,13 +94,36 @@ func (c *firstsRun) run() error {
 			return err
 		}
 	}
-	stored, err := c.loadStored(refs)
+	// A citizen new to the store is the common case: their firsts are
+	// inserted where none is stored, in one statement, and only the
+	// citizens who have one are read.
+	claimed, err := c.claimFresh()
+	if err != nil {
+		return err
+	}
+	load := keysSorted(c.full)
+	var contested []string
+	for _, ref := range keysSorted(c.fresh) {
+		if len(claimed[ref]) < len(c.cands[ref]) {
+			contested = append(contested, ref)
+		}
+	}
+	stored, err := c.loadStored(append(load, contested...))
 	if err != nil {
 		return err
 	}
 	next := map[string]map[string]storedFirst{}
-	for _, ref := range keysSorted(c.fresh) {
-		n, tie := decideFresh(stored[ref], c.fresh[ref])
+	for _, ref := range contested {
+		// Decide against what was stored before: the firsts just claimed
+		// are this transaction's own (and stay in stored, counted, for
+		// write to compare with).
+		prior := map[string]storedFirst{}
+		for k, f := range stored[ref] {
+			if _, mine := claimed[ref][k]; !mine {
+				prior[k] = f
+			}
+		}
+		n, tie := decideFresh(prior, c.fresh[ref])
 		if tie {
 			c.full[ref] = true
 			continue
@@ -107,6 +134,82 @@ func (c *firstsRun) run() error {
 		return err
 	}
 	return c.write(stored, next)
+}
+
+// claimFresh inserts the firsts of the citizens touched by new logs only
+// where no first is stored for the citizen and key (ON CONFLICT DO
+// NOTHING), adds their contributions, and returns them by ref and key.
+func (c *firstsRun) claimFresh() (map[string]map[string]storedFirst, error) {
+	r := c.r
+	c.cands = map[string]map[string]storedFirst{}
+	var rows [][]any
+	for _, ref := range keysSorted(c.fresh) {
+		blob, err := hex.DecodeString(ref)
+		if err != nil {
+			return nil, fmt.Errorf("citizen ref %q: %w", ref, err)
+		}
+		cands := make([]logState, len(c.fresh[ref]))
+		for i, l := range c.fresh[ref] {
+			cands[i] = *l
+		}
+		firsts := citizenFirsts(cands)
+		c.cands[ref] = map[string]storedFirst{}
+		for _, k := range keysSorted(firsts) {
+			f := firsts[k]
+			c.cands[ref][k] = storedFirst{Day: f.Day, Place: f.Place, Team: f.Team}
+			series, err := r.seriesID("first", k)
+			if err != nil {
+				return nil, err
+			}
+			d, _, _ := dayPeriod(f.Day)
+			rows = append(rows, []any{blob, series, d, f.Place, f.Team})
+		}
+	}
+	claimed := map[string]map[string]storedFirst{}
+	const cols = 5
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	for len(rows) > 0 {
+		n := min(len(rows), 64)
+		args := make([]any, 0, n*cols)
+		for _, x := range rows[:n] {
+			args = append(args, x...)
+		}
+		q := `INSERT INTO citizen_firsts (citizen_ref, series, day, place_id, team_id) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + ` ON CONFLICT (citizen_ref, series) DO NOTHING RETURNING citizen_ref, series`
+		res, err := r.f.s.wstmts.query(r.ctx, r.tx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("fold: citizen firsts: %w", err)
+		}
+		var got [][2]any
+		for res.Next() {
+			var blob []byte
+			var series int64
+			if err := res.Scan(&blob, &series); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("fold: citizen firsts: %w", err)
+			}
+			got = append(got, [2]any{hex.EncodeToString(blob), series})
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("fold: citizen firsts: %w", err)
+		}
+		for _, g := range got {
+			ref, series := g[0].(string), g[1].(int64)
+			_, key, err := r.seriesKey(series)
+			if err != nil {
+				return nil, err
+			}
+			f := c.cands[ref][key]
+			if claimed[ref] == nil {
+				claimed[ref] = map[string]storedFirst{}
+			}
+			claimed[ref][key] = f
+			r.add(contribution{place: f.Place, team: f.Team, day: f.Day, metric: "first", key: key, n: 1}, 1)
+		}
+		rows = rows[n:]
+	}
+	return claimed, nil
 }
 
 // decideFresh merges a citizen's new logs into their stored firsts; tie

@@ -163,7 +163,7 @@ function digestOf(scope) {
 }
 
 function cursorSeq(c) {
-	const n = Number(String(c).split('.')[0]);
+	const n = Number(String(c).split(/[.~]/)[0]); // "N", "N.tag", either with "~H" (docs/sync.md)
 	return Number.isInteger(n) && n >= 0 ? n : -1;
 }
 
