@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -237,39 +238,55 @@ func applyLog(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	return Result{Status: StatusApplied, Version: v}, nil
 }
 
-// createLog inserts the log unless its id is taken. It returns whether it
-// did; when it did not, the result is the create's refusal, if any.
-func (p *pushTx) createLog(m *Mutation, f *logFields) (Result, bool, error) {
+// newLog is the row a create of f makes, or the create's refusal.
+func (p *pushTx) newLog(m *Mutation, f *logFields) (logRow, *Result, error) {
 	a := p.actor
 	teamID := a.TeamID
 	if f.TeamID != nil {
 		if a.Role.InTeam() && *f.TeamID != a.TeamID {
 			// Written for a team the author has left: refuse visibly.
-			return *reject(CodeForbidden, "team_id", "not your team"), false, nil
+			return logRow{}, reject(CodeForbidden, "team_id", "not your team"), nil
 		}
 		teamID = *f.TeamID
 	}
 	if teamID == 0 {
-		return *reject(CodeValidation, "team_id", "required"), false, nil
+		return logRow{}, reject(CodeValidation, "team_id", "required"), nil
 	}
 	tp, ok, err := p.team(teamID)
 	if err != nil {
-		return Result{}, false, err
+		return logRow{}, nil, err
 	}
 	if !ok || !a.CanWriteLog(TeamRow{TeamID: teamID, TeamPath: tp.Path, CreatedBy: a.UserID}) {
-		return *reject(CodeForbidden), false, nil
+		return logRow{}, reject(CodeForbidden), nil
 	}
 	if rej := p.checkVillage(f.VillageID, tp.Path); rej != nil {
-		return *rej, false, nil
+		return logRow{}, rej, nil
 	}
 	l := logRow{ID: m.ID, TeamID: teamID, AreaID: tp.AreaID, CreatedBy: a.UserID, Outcomes: "[]"}
 	f.applyTo(&l)
+	return l, nil, nil
+}
+
+const logInsertCols = `INSERT INTO assistance_logs (id, team_id, area_id, village_id, created_by, occurred_at, citizen_ref,
+	citizen_name, age_band, gender, minority, disability, consent, notes, outcomes, version, created_at, updated_at) VALUES `
+
+const logInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func (p *pushTx) logArgs(l *logRow) []any {
+	return []any{l.ID, l.TeamID, l.AreaID, l.VillageID, l.CreatedBy, l.OccurredAt, l.CitizenRef, l.CitizenName, l.AgeBand,
+		l.Gender, l.Minority, l.Disability, l.Consent, l.Notes, l.Outcomes, l.Version, p.now, p.now}
+}
+
+// createLog inserts the log unless its id is taken. It returns whether it
+// did; when it did not, the result is the create's refusal, if any.
+func (p *pushTx) createLog(m *Mutation, f *logFields) (Result, bool, error) {
+	l, rej, err := p.newLog(m, f)
+	if err != nil || rej != nil {
+		return resultOf(rej), false, err
+	}
 	v := p.nextSeq()
-	n, err := p.execN(`INSERT INTO assistance_logs (id, team_id, area_id, village_id, created_by, occurred_at, citizen_ref,
-		citizen_name, age_band, gender, minority, disability, consent, notes, outcomes, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		l.ID, l.TeamID, l.AreaID, l.VillageID, l.CreatedBy, l.OccurredAt, l.CitizenRef, l.CitizenName, l.AgeBand,
-		l.Gender, l.Minority, l.Disability, l.Consent, l.Notes, l.Outcomes, v, p.now, p.now)
+	l.Version = v
+	n, err := p.execN(logInsertCols+logInsertRow+` ON CONFLICT (id) DO NOTHING`, p.logArgs(&l)...)
 	if err != nil {
 		return Result{}, false, checkErr(err)
 	}
@@ -278,10 +295,96 @@ func (p *pushTx) createLog(m *Mutation, f *logFields) (Result, bool, error) {
 		return Result{}, false, nil
 	}
 	// The fold takes the new row's state from here, not from a query.
-	l.Version = v
 	p.created = true
 	p.s.touchCreated(kindLog, m.ID, l.state())
 	return Result{Status: StatusApplied, Version: v}, true, nil
+}
+
+func resultOf(r *Result) Result {
+	if r == nil {
+		return Result{}
+	}
+	return *r
+}
+
+// createLogs applies a run of lone log creates (pushTx.loneCreate), most of
+// a phone's push, with an INSERT per 64 rows instead of one each. A create
+// its checks refuse gets its rejection; one whose id is taken goes through
+// applyGroup alone, as any mutation, and so does the whole run when the
+// schema refuses a row (the refused one is then rejected alone).
+func (p *pushTx) createLogs(muts []Mutation, parsed []any, pre []*Result, run []int, fresh []Result, start int) error {
+	type pending struct {
+		i int
+		l logRow
+	}
+	var rows []pending
+	for _, i := range run {
+		m := &muts[i]
+		l, rej, err := p.newLog(m, parsed[i].(*logFields))
+		if err != nil {
+			return fmt.Errorf("push %s %s: %w", m.Table, m.ID, err)
+		}
+		if rej != nil {
+			rej.Mid = m.Mid
+			fresh[i-start] = *rej
+			continue
+		}
+		l.Version = p.nextSeq()
+		rows = append(rows, pending{i, l})
+	}
+	inserted := map[string]bool{}
+	for todo := rows; len(todo) > 0; {
+		n := 64
+		for n > len(todo) {
+			n /= 2 // a few statement shapes, each prepared once
+		}
+		args := make([]any, 0, 18*n)
+		for k := range todo[:n] {
+			args = append(args, p.logArgs(&todo[k].l)...)
+		}
+		q := logInsertCols + strings.TrimSuffix(strings.Repeat(logInsertRow+", ", n), ", ") + ` ON CONFLICT (id) DO NOTHING RETURNING id`
+		ids, err := p.queryStrings(q, args...)
+		switch {
+		case err != nil && p.s.pg:
+			return errPGRedo // the transaction is aborted: again, a savepoint each
+		case err != nil && errors.Is(checkErr(err), ErrInvalid):
+			// A row the schema refuses: the run one by one, so that one
+			// alone is rejected. The seqs taken are skipped.
+			for _, r := range rows {
+				if err := p.applyGroup(muts, parsed, pre, []int{r.i}, fresh, start); err != nil {
+					return err
+				}
+			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("push assistance_logs: %w", err)
+		}
+		for _, id := range ids {
+			inserted[id] = true
+		}
+		todo = todo[n:]
+	}
+	for _, r := range rows {
+		m := &muts[r.i]
+		if !inserted[m.ID] {
+			// Taken (by a row before the push, or an earlier create of
+			// the run): the create changes that row, as a lone one would.
+			if err := p.applyGroup(muts, parsed, pre, []int{r.i}, fresh, start); err != nil {
+				return err
+			}
+			continue
+		}
+		delete(inserted, m.ID) // a second create of the id in the run finds it taken
+		p.s.touchCreated(kindLog, m.ID, r.l.state())
+		fresh[r.i-start] = Result{Mid: m.Mid, Status: StatusApplied, Version: r.l.Version}
+		line, err := p.s.auditRow(p.actor, m.Mid, "create", m.Table, m.ID, auditFields(m))
+		if err != nil {
+			return err
+		}
+		line.at = p.now
+		p.audits = append(p.audits, line)
+	}
+	return nil
 }
 
 // state is what the fold reads of the log (fold_rules.go).

@@ -395,10 +395,11 @@ func (s *Store) guard(ctx context.Context, tx *sql.Tx, fn func() error) error {
 	return err
 }
 
-// checkErr turns CHECK and NOT NULL failures into ErrInvalid: input that
+// checkErr turns CHECK, NOT NULL and trigger (RAISE) failures into ErrInvalid: input that
 // passed validation but not the schema is still the caller's mistake.
 func checkErr(err error) error {
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_CHECK) || isConstraint(err, sqlite3.SQLITE_CONSTRAINT_NOTNULL) ||
+		isConstraint(err, sqlite3.SQLITE_CONSTRAINT_TRIGGER) ||
 		pgCode(err) == pgCheckViolation || pgCode(err) == pgNotNullViolation || pgCode(err) == pgBadText {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -121,6 +121,28 @@ func (p *pushTx) execN(q string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
+// queryStrings runs q and returns its rows' first column.
+func (p *pushTx) queryStrings(q string, args ...any) ([]string, error) {
+	st, err := p.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(p.ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func (p *pushTx) queryRow(q string, args ...any) (*sql.Row, error) {
 	st, err := p.stmt(q)
 	if err != nil {
@@ -288,7 +310,17 @@ func (s *Store) applyPush(ctx context.Context, tx *sql.Tx, b *pushBatch, resp *P
 		for j := i + 1; muts[i].Tx != "" && j < len(muts) && muts[j].Tx == muts[i].Tx; j++ {
 			group = append(group, j)
 		}
-		if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
+		if p.loneCreate(muts, pre, i) {
+			for j := i + 1; j < len(muts) && p.loneCreate(muts, pre, j); j++ {
+				if !req.SoftDeadline.IsZero() && s.now().After(req.SoftDeadline) {
+					break // the rest waits for the retry, as one by one
+				}
+				group = append(group, j)
+			}
+			if err := p.createLogs(muts, parsed, pre, group, fresh, start); err != nil {
+				return err
+			}
+		} else if err := p.applyGroup(muts, parsed, pre, group, fresh, start); err != nil {
 			return err
 		}
 		if p.leaseErr != nil {
@@ -322,6 +354,14 @@ func (s *Store) applyPush(ctx context.Context, tx *sql.Tx, b *pushBatch, resp *P
 		return fmt.Errorf("push: %w", err)
 	}
 	return nil
+}
+
+// loneCreate reports whether muts[i] is a log create outside a tx group
+// that parsed: createLogs applies a run of them together. Not in a careful
+// run (PostgreSQL's second, a savepoint each).
+func (p *pushTx) loneCreate(muts []Mutation, pre []*Result, i int) bool {
+	m := &muts[i]
+	return !p.careful && pre[i] == nil && m.Tx == "" && m.Table == "assistance_logs" && m.Op == "create"
 }
 
 // unavailable marks err as a temporary fault when the request's context

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -273,4 +275,101 @@ func TestPagedPullBelowTheHorizon(t *testing.T) {
 	if resets != 1 {
 		t.Errorf("a prune between pages: %d resets, want 1", resets)
 	}
+}
+
+// A push's run of log creates is applied with a few INSERTs (createLogs),
+// and each mutation still gets what it would one by one: a create its
+// checks refuse is rejected alone, a second create of an id in the run and
+// a create of an id stored before change that row (audited as updates),
+// and a row the database refuses (here a trigger, standing for a CHECK the
+// parser did not foresee) is rejected alone while the others apply once.
+func TestPushLogRunMatchesOneByOne(t *testing.T) {
+	s, a := syncFixture(t, nil)
+	ctx := context.Background()
+	refuse := `CREATE TRIGGER refuse_boom BEFORE INSERT ON assistance_logs WHEN NEW.notes = 'boom'
+		BEGIN SELECT RAISE(ABORT, 'refused'); END`
+	if s.pg {
+		refuse = `CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF NEW.notes = 'boom' THEN RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END IF;
+				RETURN NEW;
+			END $$;
+			CREATE TRIGGER refuse_boom BEFORE INSERT ON assistance_logs FOR EACH ROW EXECUTE FUNCTION refuse_boom()`
+	}
+	if err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, refuse)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Push(ctx, a, PushRequest{DeviceID: a.DeviceID, Mutations: []Mutation{logMutation(1)}}); err != nil || r.Results[0].Status != StatusApplied {
+		t.Fatalf("first push: %+v, %v", r, err)
+	}
+	notes := func(m Mutation, n string) Mutation {
+		m.Fields = maps.Clone(m.Fields)
+		m.Fields["notes"] = json.RawMessage(`"` + n + `"`)
+		return m
+	}
+	again := func(m Mutation, mid int64) Mutation { m.Mid = mid; return m }
+	otherTeam := logMutation(4)
+	otherTeam.Fields = maps.Clone(otherTeam.Fields)
+	otherTeam.Fields["team_id"] = json.RawMessage(`999`)
+	pushes := [][]Mutation{{
+		notes(logMutation(2), "a"),
+		notes(again(logMutation(1), 3), "stored before"), // id of mid 1
+		otherTeam,
+		notes(again(logMutation(2), 5), "again in the run"), // id of mid 2
+		notes(logMutation(6), "b"),
+	}, {
+		notes(logMutation(7), "c"),
+		notes(logMutation(8), "boom"),
+		notes(logMutation(9), "d"),
+	}}
+	wants := [][]string{
+		{"2 applied/", "3 applied/", "4 rejected/forbidden", "5 applied/", "6 applied/"},
+		{"7 applied/", "8 rejected/validation_failed", "9 applied/"},
+	}
+	for k, muts := range pushes {
+		for run := 0; run < 2; run++ { // the second time, every result comes from the stored ones
+			res, err := s.Push(ctx, a, PushRequest{DeviceID: a.DeviceID, Mutations: muts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range res.Results {
+				got = append(got, fmt.Sprintf("%d %s/%s", r.Mid, r.Status, r.Code))
+			}
+			if last := muts[len(muts)-1].Mid; !cmp.Equal(got, wants[k]) || res.LastMid != last {
+				t.Fatalf("push %d, run %d: results %v, last_mid %d; want %v, %d", k, run, got, res.LastMid, wants[k], last)
+			}
+		}
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, notes FROM assistance_logs ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []string
+	for rows.Next() {
+		var id, n string
+		rows.Scan(&id, &n)
+		logs = append(logs, id[len(id)-2:]+" "+n)
+	}
+	rows.Close()
+	if want := []string{"01 stored before", "02 again in the run", "06 b", "07 c", "09 d"}; !cmp.Equal(logs, want) {
+		t.Errorf("logs %v, want %v", logs, want)
+	}
+	for id, want := range map[string][]string{"01": {"create/1", "update/3"}, "02": {"create/2", "update/5"}, "06": {"create/6"}, "09": {"create/9"}} {
+		trail, err := s.AuditTrail(ctx, "assistance_logs", "01930000-0000-7000-8000-0000000000"+id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range trail {
+			got = append(got, fmt.Sprintf("%s/%d", e.Action, e.Mid))
+		}
+		if !cmp.Equal(got, want) {
+			t.Errorf("log %s: audit trail %v, want %v", id, got, want)
+		}
+	}
+	checkDigestsMatchScan(t, s, "after the runs")
 }

@@ -1,3 +1,4 @@
+-- Twin of migrations/0015_audit_log_creates.sql.
 -- A pushed log's create is audited in a row found through the log itself
 -- (its author and creation time, audit_log_user_at), so the entity index
 -- leaves those rows out: a log's id is random, and its entry there cost one
