@@ -57,51 +57,79 @@ const PGProvinceLocks = 0x70726f76 // "prov"
 // a few, each one round trip and an asynchronous commit.
 const seqLeaseSize = 128
 
-// provinceOf is the province the actor writes in, or 0 when its writes may
-// reach several (an admin, a coordinator above the provinces).
+// allProvinces and noProvince are the province of a job (writeJob) that is
+// no one province: one that may write in several, so it takes the lock of
+// all provinces, and one that writes only per-user rows no pull reads by
+// seq, so it takes no province lock (Store.userTx).
+const (
+	allProvinces int64 = 0
+	noProvince   int64 = -1
+)
+
+// provinceOf is the province the actor writes in, or allProvinces when its
+// writes may reach several (an admin, a coordinator above the provinces).
 func provinceOf(a Actor) int64 {
 	if a.Role == RoleAdmin {
-		return 0
+		return allProvinces
 	}
 	if ids := pathIDs(a.AreaPath); len(ids) > 0 {
 		return ids[0]
 	}
-	return 0
+	return allProvinces
 }
 
-// groupProvinces is the union of the provinces jobs declared, ascending, or
-// nil when one of them needs all provinces (the exclusive lock).
-func groupProvinces(jobs []*writeJob) []int64 {
-	var ps []int64
+// writeLocks are the advisory locks of a write transaction on PostgreSQL.
+// The zero value is the lock of all provinces (PGWriteLock exclusive).
+type writeLocks struct {
+	shared    bool    // PGWriteLock shared, and then
+	provinces []int64 // these provinces' locks, ascending (none for per-user writes only)
+}
+
+// groupLocks is what a group of jobs locks: the union of their provinces
+// under the shared lock, or all provinces when one of its jobs needs them.
+func groupLocks(jobs []*writeJob) writeLocks {
+	l := writeLocks{shared: true}
 	for _, j := range jobs {
-		if j.province == 0 {
-			return nil
+		switch j.province {
+		case allProvinces:
+			return writeLocks{}
+		case noProvince:
+		default:
+			l.provinces = append(l.provinces, j.province)
 		}
-		ps = append(ps, j.province)
 	}
-	slices.Sort(ps)
-	return slices.Compact(ps)
+	slices.Sort(l.provinces)
+	l.provinces = slices.Compact(l.provinces)
+	return l
 }
 
 // lockWrite takes tx's advisory locks on PostgreSQL: the write lock
-// exclusive when provinces is empty, else shared and then each province's
-// lock in ascending order. It returns the seq lease the transaction's seqs
-// come from under the shared lock (nil otherwise: nextSeq then updates the
-// counter in the transaction, alone as it is).
-func (s *Store) lockWrite(ctx context.Context, tx *sql.Tx, provinces []int64) (*seqLease, error) {
-	if len(provinces) == 0 {
+// exclusive, or shared and then each province's lock in ascending order.
+// It returns the seq lease the transaction's seqs come from under the
+// shared lock (nil otherwise: nextSeq then updates the counter in the
+// transaction, alone as it is).
+func (s *Store) lockWrite(ctx context.Context, tx *sql.Tx, l writeLocks) (*seqLease, error) {
+	if !l.shared {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(PGWriteLock)+`)`)
 		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(`+strconv.Itoa(PGWriteLock)+`)`); err != nil {
 		return nil, err
 	}
-	for _, p := range provinces {
+	for _, p := range l.provinces {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(PGProvinceLocks)+`, CAST(? AS INTEGER))`, p); err != nil {
 			return nil, err
 		}
 	}
-	return &seqLease{s: s, tx: tx, provinces: provinces}, nil
+	return &seqLease{s: s, tx: tx, provinces: l.provinces}, nil
+}
+
+// lockKey hashes bytes to the second key of an advisory lock (two values
+// that share one only take turns).
+func lockKey(v []byte) int64 {
+	h := fnv.New32a()
+	h.Write(v)
+	return int64(int32(h.Sum32()))
 }
 
 // errAllProvinces ends a transaction under province locks whose fold met
@@ -127,9 +155,7 @@ func (l *seqLease) lockCitizens(ctx context.Context, refs []string, blobs [][]by
 	}
 	keys := make([]string, len(blobs))
 	for i, b := range blobs {
-		h := fnv.New32a()
-		h.Write(b)
-		keys[i] = strconv.Itoa(int(int32(h.Sum32())))
+		keys[i] = strconv.FormatInt(lockKey(b), 10)
 	}
 	// The sorted subquery feeds the aggregate in order: the locks are
 	// taken in ascending key order.

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // twoProvinces opens two stores on one PostgreSQL database (two Toso
@@ -227,5 +230,32 @@ func TestProvinceWritesFromTwoStores(t *testing.T) {
 		if logs != 2*n {
 			t.Errorf("member %d pulled %d logs, want %d", i+1, logs, 2*n)
 		}
+	}
+}
+
+// TestGroupLocks: a group takes the union of its jobs' province locks
+// under the shared write lock (per-user jobs add none), and the lock of
+// all provinces as soon as one job needs it.
+func TestGroupLocks(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		provinces []int64 // the jobs'
+		want      writeLocks
+	}{
+		{"one push", []int64{7}, writeLocks{shared: true, provinces: []int64{7}}},
+		{"pushes of two provinces", []int64{9, 7, 9}, writeLocks{shared: true, provinces: []int64{7, 9}}},
+		{"per-user writes only", []int64{noProvince, noProvince}, writeLocks{shared: true}},
+		{"per-user writes and pushes", []int64{noProvince, 9, noProvince, 7}, writeLocks{shared: true, provinces: []int64{7, 9}}},
+		{"a write of all provinces", []int64{noProvince, 7, allProvinces}, writeLocks{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var jobs []*writeJob
+			for _, p := range c.provinces {
+				jobs = append(jobs, &writeJob{province: p})
+			}
+			if diff := cmp.Diff(c.want, groupLocks(jobs), cmp.AllowUnexported(writeLocks{}), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("locks (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
