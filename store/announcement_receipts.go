@@ -103,9 +103,12 @@ func (s *Store) Inbox(ctx context.Context, a Actor, after int64, limit int) ([]I
 // announcements (through the inbox or a sync pull), in one statement.
 // Already delivered receipts keep their time, and delivery takes no new
 // version (phones do not hold that time). It returns the time recorded.
+// Taking no seq, it runs beside the writes of every province (userTx); the
+// statement only fills times still empty, so two at once (or a read
+// receipt beside it) leave a time that one of them wrote.
 func (s *Store) MarkDelivered(ctx context.Context, userID int64, announcementIDs []int64) (time.Time, error) {
 	now := Truncate(s.now())
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.userTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE announcement_receipts SET delivered_at = ?1, updated_at = ?1
 			WHERE user_id = ?2 AND delivered_at IS NULL AND announcement_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?3))`,
 			ts(now), userID, mustJSON(announcementIDs))
@@ -129,9 +132,12 @@ func (s *Store) MarkAcked(ctx context.Context, a Actor, id int64, at time.Time) 
 	return s.markReceipt(ctx, a, id, at, true)
 }
 
+// markReceipt takes a seq (the recipient's other devices pull the read):
+// it runs under the actor's province lock, as the actor's push of a
+// receipt does, beside the writes of other provinces.
 func (s *Store) markReceipt(ctx context.Context, a Actor, id int64, at time.Time, ack bool) (*Receipt, error) {
 	var r *Receipt
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.provinceTx(ctx, 1, provinceOf(a), func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		r, err = s.markReceiptTx(ctx, tx, txSeq(ctx, tx), a, id, at, ack)
 		return err

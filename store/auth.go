@@ -187,7 +187,15 @@ func (s *Store) Refresh(ctx context.Context, token, deviceID string, ttl time.Du
 		sess    *Session
 		outcome error // a refusal that must still commit (a family revoked)
 	)
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	// A refresh writes its session's tokens and its device's last_seen_at,
+	// no synced row, no seq: it runs beside the pushes of every province.
+	// Refreshes of one session take turns (lockFamily); whatever revokes
+	// more (a logout, a login on the device, a deactivation) holds all
+	// writers off.
+	err := s.userTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := lockFamily(ctx, tx, family); err != nil {
+			return err
+		}
 		var r refreshRow
 		err := s.wstmts.queryRow(ctx, tx, `
 			SELECT user_id, device_id, expires_at, spent_at, revoked_at FROM refresh_tokens

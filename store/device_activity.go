@@ -146,8 +146,11 @@ func (s *Store) FlushDeviceActivity(ctx context.Context) (int, error) {
 	}
 	// In key order, the upserts walk both b-trees (device_activity and
 	// devices, keyed by random UUIDs) front to back instead of jumping.
+	// Bookkeeping no pull reads, taking no seq: it runs beside the writes
+	// of every province (userTx). Two processes' flushes upsert in the
+	// same (key) order, and later times win whichever commits last.
 	sort.Slice(rows, func(i, j int) bool { return rows[i][0].(string) < rows[j][0].(string) })
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.userTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for rest := rows; len(rest) > 0; {
 			n := min(len(rest), activityChunk)
 			args := make([]any, 0, 7*n)

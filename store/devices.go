@@ -217,11 +217,13 @@ func (s *Store) releaseDevices(ctx context.Context, tx *sql.Tx, where string, ar
 }
 
 // SetPushToken sets (or, with "", clears) the push token of one of the
-// actor's own devices. Another user's device is ErrNotFound.
+// actor's own devices. Another user's device is ErrNotFound. One statement
+// on one unsynced row, no seq: it runs beside the writes of every province
+// (userTx); what unbinds or releases a device holds all writers off.
 func (s *Store) SetPushToken(ctx context.Context, a Actor, deviceID, token string) (*Device, error) {
 	deviceID = strings.ToLower(deviceID)
 	var d *Device
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.userTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := ts(s.now())
 		var updatedAt sql.NullString
 		if token != "" {

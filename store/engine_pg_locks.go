@@ -15,15 +15,39 @@ import (
 //
 // Isolation. A write transaction takes advisory locks before its first
 // statement, always in the same order (no deadlock between them): the write
-// lock PGWriteLock, then the province locks in ascending id. A write that
-// declares the one province it touches (a push from inside a province: a
-// team member's, or a coordinator's whose area is in one) takes the write
-// lock shared and that province's lock: pushes of different provinces run
-// in parallel, of one province one at a time, as on SQLite. Every other
-// write (admin and coordinator operations, imports, announcements, rebuilds,
-// migrations) takes the write lock exclusive, which waits for every running
-// writer and holds all of them off: it is the "all provinces" lock. A group
-// of the writer (writer.go) holds the union of its jobs' locks.
+// lock PGWriteLock, then the province locks in ascending id. Three kinds:
+//
+//   - A write that declares the one province it touches takes the write
+//     lock shared and that province's lock (provinceTx): a push from
+//     inside a province (a team member's, or a coordinator's whose area is
+//     in one), and a read or ack of an announcement through the API (it
+//     takes a seq, as the same receipt pushed does). Writes of different
+//     provinces run in parallel, of one province one at a time, as on
+//     SQLite.
+//   - A write of per-user rows that no pull reads by seq, taking no seq,
+//     takes the write lock shared and no province lock (userTx): a token
+//     refresh (refresh_tokens, devices.last_seen_at), MarkDelivered (a
+//     receipt's delivered_at, no new version), a push token, the device
+//     activity flush. These are the morning storm's per-phone writes: they
+//     run beside the writes of every province. Row locks keep two of them
+//     apart where they meet: each is one conditional statement per row or
+//     upserts in key order, except a refresh, which reads its session
+//     before it writes it, so refreshes of one session take turns on the
+//     session's lock (lockFamily, taken in the job).
+//   - Every other write (admin and coordinator operations, imports,
+//     announcements, rebuilds, migrations, and what revokes sessions or
+//     rebinds devices: login, logout, unbinding, deactivation, a password
+//     change) takes the write lock exclusive, which waits for every running
+//     writer and holds all of them off: it is the "all provinces" lock. A
+//     login stays there: it ends the device's other sessions, which a
+//     refresh of theirs in another process could be extending meanwhile.
+//
+// A group of the writer (writer.go) holds the union of its jobs' locks
+// (groupLocks): the shared lock and its jobs' provinces, none for a group
+// of per-user writes, the exclusive lock as soon as one job needs it.
+// Under the shared lock every seq comes from the lease (below), never from
+// the seq row: a job of the shared lock that took one there would hold
+// the row a lease of another group needs.
 //
 // Cursors. With parallel writers, seq order is no longer commit order: a
 // push in province A may take seq 101 and commit after a push in B took 102
@@ -57,51 +81,104 @@ const PGProvinceLocks = 0x70726f76 // "prov"
 // a few, each one round trip and an asynchronous commit.
 const seqLeaseSize = 128
 
-// provinceOf is the province the actor writes in, or 0 when its writes may
-// reach several (an admin, a coordinator above the provinces).
+// allProvinces and noProvince are the province of a job (writeJob) that is
+// no one province: one that may write in several, so it takes the lock of
+// all provinces, and one that writes only per-user rows no pull reads by
+// seq, so it takes no province lock (Store.userTx).
+const (
+	allProvinces int64 = 0
+	noProvince   int64 = -1
+)
+
+// provinceOf is the province the actor writes in, or allProvinces when its
+// writes may reach several (an admin, a coordinator above the provinces).
 func provinceOf(a Actor) int64 {
 	if a.Role == RoleAdmin {
-		return 0
+		return allProvinces
 	}
 	if ids := pathIDs(a.AreaPath); len(ids) > 0 {
 		return ids[0]
 	}
-	return 0
+	return allProvinces
 }
 
-// groupProvinces is the union of the provinces jobs declared, ascending, or
-// nil when one of them needs all provinces (the exclusive lock).
-func groupProvinces(jobs []*writeJob) []int64 {
-	var ps []int64
+// writeLocks are the advisory locks of a write transaction on PostgreSQL.
+// The zero value is the lock of all provinces (PGWriteLock exclusive).
+type writeLocks struct {
+	shared    bool    // PGWriteLock shared, and then
+	provinces []int64 // these provinces' locks, ascending (none for per-user writes only)
+}
+
+// groupLocks is what a group of jobs locks: the union of their provinces
+// under the shared lock, or all provinces when one of its jobs needs them.
+func groupLocks(jobs []*writeJob) writeLocks {
+	l := writeLocks{shared: true}
 	for _, j := range jobs {
-		if j.province == 0 {
-			return nil
+		switch j.province {
+		case allProvinces:
+			return writeLocks{}
+		case noProvince:
+		default:
+			l.provinces = append(l.provinces, j.province)
 		}
-		ps = append(ps, j.province)
 	}
-	slices.Sort(ps)
-	return slices.Compact(ps)
+	slices.Sort(l.provinces)
+	l.provinces = slices.Compact(l.provinces)
+	return l
 }
 
 // lockWrite takes tx's advisory locks on PostgreSQL: the write lock
-// exclusive when provinces is empty, else shared and then each province's
-// lock in ascending order. It returns the seq lease the transaction's seqs
-// come from under the shared lock (nil otherwise: nextSeq then updates the
-// counter in the transaction, alone as it is).
-func (s *Store) lockWrite(ctx context.Context, tx *sql.Tx, provinces []int64) (*seqLease, error) {
-	if len(provinces) == 0 {
+// exclusive, or shared and then each province's lock in ascending order.
+// It returns the seq lease the transaction's seqs come from under the
+// shared lock (nil otherwise: nextSeq then updates the counter in the
+// transaction, alone as it is).
+func (s *Store) lockWrite(ctx context.Context, tx *sql.Tx, l writeLocks) (*seqLease, error) {
+	if !l.shared {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(PGWriteLock)+`)`)
 		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(`+strconv.Itoa(PGWriteLock)+`)`); err != nil {
 		return nil, err
 	}
-	for _, p := range provinces {
+	for _, p := range l.provinces {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(PGProvinceLocks)+`, CAST(? AS INTEGER))`, p); err != nil {
 			return nil, err
 		}
 	}
-	return &seqLease{s: s, tx: tx, provinces: provinces}, nil
+	return &seqLease{s: s, tx: tx, provinces: l.provinces}, nil
+}
+
+// PGFamilyLocks is the first key of the per-session advisory locks a
+// refresh takes beside other writers (the second is a hash of its refresh
+// token family).
+const PGFamilyLocks = 0x66616d69 // "fami"
+
+// lockFamily takes the lock of a refresh token family (one session) when
+// tx runs under the shared write lock: two refreshes of one session in two
+// processes (a retry sent to another node, a thief) take turns, so each
+// reads the family as the other left it (who spent, who revoked). A no-op
+// on SQLite (one writer) and under the lock of all provinces (it holds
+// every other writer off). It is taken in job order, after the group's
+// other locks: two groups taking the locks of the same two sessions in
+// opposite orders at once (two phones, each retrying on two nodes) would
+// deadlock, and PostgreSQL would fail one of them.
+func lockFamily(ctx context.Context, tx *sql.Tx, family string) error {
+	if leaseOf(ctx) == nil {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(PGFamilyLocks)+`, CAST(? AS INTEGER))`,
+		lockKey([]byte(family))); err != nil {
+		return fmt.Errorf("lock session %s: %w", family, err)
+	}
+	return nil
+}
+
+// lockKey hashes bytes to the second key of an advisory lock (two values
+// that share one only take turns).
+func lockKey(v []byte) int64 {
+	h := fnv.New32a()
+	h.Write(v)
+	return int64(int32(h.Sum32()))
 }
 
 // errAllProvinces ends a transaction under province locks whose fold met
@@ -127,9 +204,7 @@ func (l *seqLease) lockCitizens(ctx context.Context, refs []string, blobs [][]by
 	}
 	keys := make([]string, len(blobs))
 	for i, b := range blobs {
-		h := fnv.New32a()
-		h.Write(b)
-		keys[i] = strconv.Itoa(int(int32(h.Sum32())))
+		keys[i] = strconv.FormatInt(lockKey(b), 10)
 	}
 	// The sorted subquery feeds the aggregate in order: the locks are
 	// taken in ascending key order.

@@ -5,7 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // twoProvinces opens two stores on one PostgreSQL database (two Toso
@@ -227,5 +232,228 @@ func TestProvinceWritesFromTwoStores(t *testing.T) {
 		if logs != 2*n {
 			t.Errorf("member %d pulled %d logs, want %d", i+1, logs, 2*n)
 		}
+	}
+}
+
+// TestGroupLocks: a group takes the union of its jobs' province locks
+// under the shared write lock (per-user jobs add none), and the lock of
+// all provinces as soon as one job needs it.
+func TestGroupLocks(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		provinces []int64 // the jobs'
+		want      writeLocks
+	}{
+		{"one push", []int64{7}, writeLocks{shared: true, provinces: []int64{7}}},
+		{"pushes of two provinces", []int64{9, 7, 9}, writeLocks{shared: true, provinces: []int64{7, 9}}},
+		{"per-user writes only", []int64{noProvince, noProvince}, writeLocks{shared: true}},
+		{"per-user writes and pushes", []int64{noProvince, 9, noProvince, 7}, writeLocks{shared: true, provinces: []int64{7, 9}}},
+		{"a write of all provinces", []int64{noProvince, 7, allProvinces}, writeLocks{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var jobs []*writeJob
+			for _, p := range c.provinces {
+				jobs = append(jobs, &writeJob{province: p})
+			}
+			if diff := cmp.Diff(c.want, groupLocks(jobs), cmp.AllowUnexported(writeLocks{}), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("locks (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// holdProvince holds a write transaction of the province open on s (a
+// process) until the returned release is called; release returns the
+// transaction's error.
+func holdProvince(t *testing.T, s *Store, province int64) (release func() error) {
+	t.Helper()
+	return holdWrite(t, s, province, func(context.Context, *sql.Tx) error { return nil })
+}
+
+// holdWrite holds a write job of the province (or allProvinces, or
+// noProvince) open on s after running fn in it, until the returned
+// release is called; release returns the transaction's error.
+func holdWrite(t *testing.T, s *Store, province int64, fn func(ctx context.Context, tx *sql.Tx) error) (release func() error) {
+	t.Helper()
+	held, rel, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.w.do(context.Background(), 1, false, province, func(ctx context.Context, tx *sql.Tx) error {
+			if err := fn(ctx, tx); err != nil {
+				return err
+			}
+			close(held)
+			<-rel
+			return nil
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("hold a write of province %d: %v", province, err)
+	}
+	var once sync.Once
+	var err error
+	release = func() error {
+		once.Do(func() {
+			close(rel)
+			err = <-done
+		})
+		return err
+	}
+	t.Cleanup(func() { release() }) // a failed test too: Close waits for the writer
+	return release
+}
+
+// waitForLockWaiter returns once a transaction of s's database waits for
+// an advisory lock (a write blocked by the locks of another).
+func waitForLockWaiter(t *testing.T, s *Store) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		if err := s.read.QueryRow(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no write waits for a lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestUserWritesBesideProvinces: while store 1 (a process) holds a write
+// transaction of province 2 open, store 2 (another process) refreshes the
+// tokens of members of both provinces, marks an announcement delivered,
+// reads one in province 1, sets a push token and flushes device activity:
+// none of them waits for province 2 (under the lock of all provinces each
+// would wait, then fail after the lock timeout). A write of all provinces
+// and a read receipt in province 2 (it takes a seq) do wait, and finish
+// once province 2's transaction ends.
+func TestUserWritesBesideProvinces(t *testing.T) {
+	stores, m := twoProvinces(t)
+	ctx := context.Background()
+	var sessions [2]*Session
+	for i, a := range m {
+		var err error
+		if sessions[i], err = stores[0].OpenSession(ctx, a.UserID, DeviceInfo{ID: a.DeviceID, Platform: "android", AppVersion: "1.0"}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := stores[0].CreateUser(ctx, System, NewUser{Phone: "0911111119", Name: "A", Role: RoleAdmin, Password: "password-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := stores[0].Actor(ctx, u.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	an, err := stores[0].CreateAnnouncement(ctx, admin, NewAnnouncement{Title: "T", Body: "B",
+		Audience: Audience{AreaIDs: []int64{provinceOf(m[0]), provinceOf(m[1])}, Roles: []Role{RoleMember}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[0].PublishAnnouncement(ctx, admin, an.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+
+	release := holdProvince(t, stores[0], provinceOf(m[1]))
+	s := stores[1]
+	for i, a := range m {
+		if _, err := s.Refresh(ctx, sessions[i].RefreshToken, a.DeviceID, time.Hour); err != nil {
+			t.Errorf("refresh of member %d while province 2 is held: %v", i+1, err)
+		}
+	}
+	if _, err := s.MarkDelivered(ctx, m[0].UserID, []int64{an.ID}); err != nil {
+		t.Errorf("mark delivered while province 2 is held: %v", err)
+	}
+	if _, err := s.MarkRead(ctx, m[0], an.ID, time.Time{}); err != nil {
+		t.Errorf("member 1's read receipt while province 2 is held: %v", err)
+	}
+	if _, err := s.SetPushToken(ctx, m[0], m[0].DeviceID, "push-token-1"); err != nil {
+		t.Errorf("set push token while province 2 is held: %v", err)
+	}
+	s.RecordDeviceActivity(m[0].DeviceID, ActivityPull, 0, "")
+	if n, err := s.FlushDeviceActivity(ctx); err != nil || n != 1 {
+		t.Errorf("flush device activity while province 2 is held: %d devices, %v; want 1", n, err)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Waits, each while province 2 is held again.
+	for _, w := range []struct {
+		name  string
+		write func() error
+	}{
+		{"a write of all provinces", func() error {
+			_, err := s.CreateArea(ctx, System, NewArea{Level: "province", Name: "X"})
+			return err
+		}},
+		{"member 2's read receipt", func() error {
+			_, err := s.MarkRead(ctx, m[1], an.ID, time.Time{})
+			return err
+		}},
+	} {
+		release := holdProvince(t, stores[0], provinceOf(m[1]))
+		done := make(chan error, 1)
+		go func() { done <- w.write() }()
+		waitForLockWaiter(t, s)
+		select {
+		case err := <-done:
+			t.Errorf("%s finished while province 2 was held (%v), want it to wait", w.name, err)
+		default:
+		}
+		if err := release(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("%s after province 2's transaction ended: %v", w.name, err)
+		}
+	}
+}
+
+// TestRefreshesOfOneSessionTakeTurns: refreshes run beside the writes of
+// every province, but two of one session (a retry sent to another node, a
+// thief) take turns across processes, so the second reads the family as
+// the first left it: while store 1 holds the lock of session 1's family
+// in an open transaction, store 2 refreshes session 2 and its refresh of
+// session 1 waits until the transaction ends.
+func TestRefreshesOfOneSessionTakeTurns(t *testing.T) {
+	stores, m := twoProvinces(t)
+	ctx := context.Background()
+	var sessions [2]*Session
+	for i, a := range m {
+		var err error
+		if sessions[i], err = stores[0].OpenSession(ctx, a.UserID, DeviceInfo{ID: a.DeviceID, Platform: "android", AppVersion: "1.0"}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := holdWrite(t, stores[0], noProvince, func(ctx context.Context, tx *sql.Tx) error {
+		return lockFamily(ctx, tx, sessions[0].ID)
+	})
+	s := stores[1]
+	if _, err := s.Refresh(ctx, sessions[1].RefreshToken, m[1].DeviceID, time.Hour); err != nil {
+		t.Fatalf("refresh of session 2 while session 1 is locked: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Refresh(ctx, sessions[0].RefreshToken, m[0].DeviceID, time.Hour)
+		done <- err
+	}()
+	waitForLockWaiter(t, s)
+	select {
+	case err := <-done:
+		t.Errorf("refresh of session 1 finished while its family was locked (%v), want it to wait", err)
+	default:
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("refresh of session 1 after the lock was released: %v", err)
 	}
 }

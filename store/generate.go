@@ -154,7 +154,7 @@ func (b *batch) flush() error {
 	}
 	g := b.gen
 	if g.tx == nil {
-		tx, _, err := g.s.beginWrite(g.ctx, nil)
+		tx, _, err := g.s.beginWrite(g.ctx, writeLocks{})
 		if err != nil {
 			return err
 		}

@@ -322,29 +322,39 @@ func isForeignKey(err error) bool {
 // without the caller's cancellation (see writer.go) and may run twice (if
 // its group fails as a whole, each job runs again alone): it must keep no
 // effect outside tx but its result.
+// On PostgreSQL tx holds every other writer off, other processes' included
+// (the lock of all provinces, engine_pg_locks.go).
 func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return s.w.do(ctx, 1, false, 0, fn)
+	return s.w.do(ctx, 1, false, allProvinces, fn)
 }
 
 // provinceTx is tx for a job worth weight mutations (a push), so a group
-// stays bounded, that writes only in the given province (0: it may write in
-// several). On PostgreSQL it then runs beside the writes of other
-// provinces, other processes' included (engine_pg_locks.go).
+// stays bounded, that writes only in the given province (allProvinces: it
+// may write in several). On PostgreSQL it then runs beside the writes of
+// other provinces, other processes' included (engine_pg_locks.go).
 func (s *Store) provinceTx(ctx context.Context, weight int, province int64, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return s.w.do(ctx, weight, false, province, fn)
+}
+
+// userTx is tx for a write of per-user rows that no pull reads by seq
+// (sessions, delivery times, device activity): it takes no seq and
+// touches no synced row. On PostgreSQL it runs beside the writes of every
+// province, and waits only for writes of all provinces (engine_pg_locks.go).
+func (s *Store) userTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.w.do(ctx, 1, false, noProvince, fn)
 }
 
 // soloTx runs fn alone in its own transaction with the caller's context
 // (cancellable): bulk loads and rebuilds, too long to share a group.
 func (s *Store) soloTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return s.w.do(ctx, groupMaxWeight, true, 0, fn)
+	return s.w.do(ctx, groupMaxWeight, true, allProvinces, fn)
 }
 
 // directTx runs fn in a write transaction outside the writer: migrations,
 // before the writer starts.
 func (s *Store) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer s.wstmts.fill(ctx) // after the transaction ends: it holds the one connection
-	tx, _, err := s.beginWrite(ctx, nil)
+	tx, _, err := s.beginWrite(ctx, writeLocks{})
 	if err != nil {
 		return err
 	}
@@ -356,16 +366,16 @@ func (s *Store) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // beginWrite begins a write transaction on the write pool. On PostgreSQL it
-// first takes the locks of the given provinces (none: of all), so the write
-// transactions of several processes stay apart, and returns the seq lease
-// its jobs take their seqs from when they run beside other writers
-// (engine_pg_locks.go); the lease is nil otherwise, and on SQLite.
-func (s *Store) beginWrite(ctx context.Context, provinces []int64) (*sql.Tx, *seqLease, error) {
+// first takes the given locks (the zero writeLocks: of all provinces), so
+// the write transactions of several processes stay apart, and returns the
+// seq lease its jobs take their seqs from when they run beside other
+// writers (engine_pg_locks.go); the lease is nil otherwise, and on SQLite.
+func (s *Store) beginWrite(ctx context.Context, locks writeLocks) (*sql.Tx, *seqLease, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil || !s.pg {
 		return tx, nil, err
 	}
-	lease, err := s.lockWrite(ctx, tx, provinces)
+	lease, err := s.lockWrite(ctx, tx, locks)
 	if err != nil {
 		tx.Rollback()
 		return nil, nil, err

@@ -46,8 +46,9 @@ type writeJob struct {
 	fn     func(ctx context.Context, tx *sql.Tx) error
 	weight int
 	solo   bool // its own transaction, with its caller's context (bulk loads)
-	// province is the one province the job writes in, 0 if it may write
-	// in several: on PostgreSQL its transaction's locks (engine_pg_locks.go).
+	// province is the one province the job writes in, allProvinces if it
+	// may write in several, noProvince if it writes per-user rows only: on
+	// PostgreSQL its transaction's locks (engine_pg_locks.go).
 	province int64
 	state    atomic.Int32
 	err      error
@@ -275,11 +276,11 @@ func (w *writer) run(jobs []*writeJob, start time.Time, exclusive bool) (ran []*
 	s := w.s
 	defer s.wstmts.fill(context.Background()) // after the transaction: it holds the one connection
 	ctx := context.Background()
-	provinces := groupProvinces(jobs)
+	locks := groupLocks(jobs)
 	if exclusive {
-		provinces = nil
+		locks = writeLocks{}
 	}
-	tx, lease, err := s.beginWrite(ctx, provinces)
+	tx, lease, err := s.beginWrite(ctx, locks)
 	if err != nil {
 		for _, j := range jobs {
 			if j.state.Load() == jobRunning || j.state.CompareAndSwap(jobQueued, jobRunning) {
@@ -321,22 +322,22 @@ func (w *writer) run(jobs []*writeJob, start time.Time, exclusive bool) (ran []*
 	return ran, next, nil, true, nil
 }
 
-// alone runs one job in its own transaction with ctx: under its province's
-// lock, or all provinces' when its fold needs them.
+// alone runs one job in its own transaction with ctx: under its own locks,
+// or all provinces' when its fold needs them.
 func (w *writer) alone(j *writeJob, ctx context.Context) error {
-	if j.province != 0 {
-		err := w.aloneIn(j, ctx, []int64{j.province})
+	if l := groupLocks([]*writeJob{j}); l.shared {
+		err := w.aloneIn(j, ctx, l)
 		if !errors.Is(err, errAllProvinces) {
 			return err
 		}
 	}
-	return w.aloneIn(j, ctx, nil)
+	return w.aloneIn(j, ctx, writeLocks{})
 }
 
-func (w *writer) aloneIn(j *writeJob, ctx context.Context, provinces []int64) error {
+func (w *writer) aloneIn(j *writeJob, ctx context.Context, locks writeLocks) error {
 	s := w.s
 	defer s.wstmts.fill(context.Background())
-	tx, lease, err := s.beginWrite(ctx, provinces)
+	tx, lease, err := s.beginWrite(ctx, locks)
 	if err != nil {
 		return err
 	}
