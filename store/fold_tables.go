@@ -78,8 +78,8 @@ var teamSQL = []struct{ name, sql string }{
 	// team_totals: per team and day with a headline change, the sums of
 	// the headline figures up to and including that day. A team list over
 	// any period is the row at its end minus the row before its start.
-	{"team totals (clear)", `DELETE FROM team_totals WHERE team_id IN (SELECT team_id FROM fold_teams)
-		AND day >= (SELECT f.day FROM fold_teams f WHERE f.team_id = team_totals.team_id)`},
+	{"team totals (clear)", `DELETE FROM team_totals WHERE (team_id, day) IN (
+		SELECT t.team_id, t.day FROM fold_teams f CROSS JOIN team_totals t WHERE t.team_id = f.team_id AND t.day >= f.day)`},
 	{"team totals", `INSERT INTO team_totals (team_id, day, logs, citizens, sessions, attendees, women, minority, elderly)
 		SELECT x.team_id, substr(CAST(x.period AS TEXT), 1, 4) || '-' || substr(CAST(x.period AS TEXT), 5, 2) || '-' ||
 				substr(CAST(x.period AS TEXT), 7, 2),
@@ -183,6 +183,15 @@ func (r *foldRun) writeDeltas() error {
 	}
 	if err := insertRows(r.ctx, s, r.tx, `INSERT INTO fold_teams (team_id, day, pd)`, 3, trows); err != nil {
 		return fmt.Errorf("fold: teams: %w", err)
+	}
+	if s.pg {
+		// A temporary table has no statistics until analyzed: PostgreSQL
+		// then guesses 1,200 rows, hashes the scratch tables against whole
+		// rollup tables and scans them (114 ms a fold for team_totals on a
+		// 1,000-team province, 0.3 ms after). SQLite's planner needs none.
+		if _, err := r.tx.ExecContext(r.ctx, `ANALYZE fold_delta, fold_teams`); err != nil {
+			return fmt.Errorf("fold: scratch statistics: %w", err)
+		}
 	}
 	return nil
 }
