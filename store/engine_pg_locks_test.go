@@ -325,6 +325,19 @@ func waitForLockWaiter(t *testing.T, s *Store) {
 	}
 }
 
+// openSessions signs each actor in on its device through s.
+func openSessions(t *testing.T, s *Store, actors [2]Actor) [2]*Session {
+	t.Helper()
+	var sessions [2]*Session
+	for i, a := range actors {
+		var err error
+		if sessions[i], err = s.OpenSession(context.Background(), a.UserID, DeviceInfo{ID: a.DeviceID, Platform: "android", AppVersion: "1.0"}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sessions
+}
+
 // TestUserWritesBesideProvinces: while store 1 (a process) holds a write
 // transaction of province 2 open, store 2 (another process) refreshes the
 // tokens of members of both provinces, marks an announcement delivered,
@@ -336,13 +349,7 @@ func waitForLockWaiter(t *testing.T, s *Store) {
 func TestUserWritesBesideProvinces(t *testing.T) {
 	stores, m := twoProvinces(t)
 	ctx := context.Background()
-	var sessions [2]*Session
-	for i, a := range m {
-		var err error
-		if sessions[i], err = stores[0].OpenSession(ctx, a.UserID, DeviceInfo{ID: a.DeviceID, Platform: "android", AppVersion: "1.0"}, time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sessions := openSessions(t, stores[0], m)
 	u, err := stores[0].CreateUser(ctx, System, NewUser{Phone: "0911111119", Name: "A", Role: RoleAdmin, Password: "password-a"})
 	if err != nil {
 		t.Fatal(err)
@@ -425,13 +432,7 @@ func TestUserWritesBesideProvinces(t *testing.T) {
 func TestRefreshesOfOneSessionTakeTurns(t *testing.T) {
 	stores, m := twoProvinces(t)
 	ctx := context.Background()
-	var sessions [2]*Session
-	for i, a := range m {
-		var err error
-		if sessions[i], err = stores[0].OpenSession(ctx, a.UserID, DeviceInfo{ID: a.DeviceID, Platform: "android", AppVersion: "1.0"}, time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sessions := openSessions(t, stores[0], m)
 	release := holdWrite(t, stores[0], noProvince, func(ctx context.Context, tx *sql.Tx) error {
 		return lockFamily(ctx, tx, sessions[0].ID)
 	})

@@ -1,10 +1,10 @@
 package store
 
 import (
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"sort"
-	"strings"
 )
 
 // Citizens are counted once, ever: citizen_firsts keeps, per citizen ref and
@@ -165,49 +165,37 @@ func (c *firstsRun) claimFresh() (map[string]map[string]storedFirst, error) {
 			rows = append(rows, []any{blob, series, d, f.Place, f.Team})
 		}
 	}
-	claimed := map[string]map[string]storedFirst{}
-	const cols = 5
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
-	for len(rows) > 0 {
-		n := min(len(rows), 64)
-		args := make([]any, 0, n*cols)
-		for _, x := range rows[:n] {
-			args = append(args, x...)
-		}
-		q := `INSERT INTO citizen_firsts (citizen_ref, series, day, place_id, team_id) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + ` ON CONFLICT (citizen_ref, series) DO NOTHING RETURNING citizen_ref, series`
-		res, err := r.f.s.wstmts.query(r.ctx, r.tx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("fold: citizen firsts: %w", err)
-		}
-		var got [][2]any
-		for res.Next() {
+	type claim struct {
+		ref    string
+		series int64
+	}
+	var got []claim
+	err := insertRowsReturning(r.ctx, r.f.s, r.tx, `INSERT INTO citizen_firsts (citizen_ref, series, day, place_id, team_id)`, 5, rows,
+		` ON CONFLICT (citizen_ref, series) DO NOTHING RETURNING citizen_ref, series`, func(res *sql.Rows) error {
 			var blob []byte
-			var series int64
-			if err := res.Scan(&blob, &series); err != nil {
-				res.Close()
-				return nil, fmt.Errorf("fold: citizen firsts: %w", err)
+			var c claim
+			if err := res.Scan(&blob, &c.series); err != nil {
+				return err
 			}
-			got = append(got, [2]any{hex.EncodeToString(blob), series})
+			c.ref = hex.EncodeToString(blob)
+			got = append(got, c)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("fold: citizen firsts: %w", err)
+	}
+	claimed := map[string]map[string]storedFirst{}
+	for _, g := range got {
+		_, key, err := r.seriesKey(g.series)
+		if err != nil {
+			return nil, err
 		}
-		res.Close()
-		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("fold: citizen firsts: %w", err)
+		f := c.cands[g.ref][key]
+		if claimed[g.ref] == nil {
+			claimed[g.ref] = map[string]storedFirst{}
 		}
-		for _, g := range got {
-			ref, series := g[0].(string), g[1].(int64)
-			_, key, err := r.seriesKey(series)
-			if err != nil {
-				return nil, err
-			}
-			f := c.cands[ref][key]
-			if claimed[ref] == nil {
-				claimed[ref] = map[string]storedFirst{}
-			}
-			claimed[ref][key] = f
-			r.add(contribution{place: f.Place, team: f.Team, day: f.Day, metric: "first", key: key, n: 1}, 1)
-		}
-		rows = rows[n:]
+		claimed[g.ref][key] = f
+		r.add(contribution{place: f.Place, team: f.Team, day: f.Day, metric: "first", key: key, n: 1}, 1)
 	}
 	return claimed, nil
 }

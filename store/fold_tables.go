@@ -219,20 +219,54 @@ func insertRows(ctx context.Context, s *Store, tx *sql.Tx, head string, cols int
 // insertRowsThen is insertRows with a clause after the values (an upsert's
 // ON CONFLICT).
 func insertRowsThen(ctx context.Context, s *Store, tx *sql.Tx, head string, cols int, rows [][]any, tail string) error {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	for len(rows) > 0 {
 		n := min(len(rows), 64)
-		args := make([]any, 0, n*cols)
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + tail
-		if _, err := s.wstmts.exec(ctx, tx, q, args...); err != nil {
+		if _, err := s.wstmts.exec(ctx, tx, head+" VALUES "+valueRows(cols, n)+tail, flatRows(rows[:n], cols)...); err != nil {
 			return err
 		}
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// insertRowsReturning is insertRowsThen for a tail with RETURNING: scan
+// reads each returned row (it must run no statement: PostgreSQL runs none
+// while rows are open).
+func insertRowsReturning(ctx context.Context, s *Store, tx *sql.Tx, head string, cols int, rows [][]any, tail string,
+	scan func(*sql.Rows) error) error {
+	for len(rows) > 0 {
+		n := min(len(rows), 64)
+		res, err := s.wstmts.query(ctx, tx, head+" VALUES "+valueRows(cols, n)+tail, flatRows(rows[:n], cols)...)
+		if err != nil {
+			return err
+		}
+		for res.Next() {
+			if err := scan(res); err != nil {
+				res.Close()
+				return err
+			}
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// valueRows is the VALUES list of n rows of cols placeholders each.
+func valueRows(cols, n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+func flatRows(rows [][]any, cols int) []any {
+	args := make([]any, 0, len(rows)*cols)
+	for _, r := range rows {
+		args = append(args, r...)
+	}
+	return args
 }
 
 // writeRollups folds the scratch deltas into the rollup tables and the

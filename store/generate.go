@@ -192,8 +192,7 @@ func (g *generator) done(bs ...*batch) error {
 }
 
 func (b *batch) sql(n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", b.cols), ", ") + ")"
-	return b.head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+	return b.head + " VALUES " + valueRows(b.cols, n)
 }
 
 func (g *generator) version() int64 { g.seq++; return g.seq }

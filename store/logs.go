@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -167,7 +166,7 @@ func (p *pushTx) loadLog(id string) (*logRow, error) {
 
 func applyLog(p *pushTx, m *Mutation, parsed any) (Result, error) {
 	a := p.actor
-	var created *Result
+	var refused *Result // a create's own refusal, if its id is free
 	if m.Op == "create" {
 		// A phone's creates are new rows: insert first, and look for the
 		// row only when the insert did not happen (the id is taken, or
@@ -175,18 +174,17 @@ func applyLog(p *pushTx, m *Mutation, parsed any) (Result, error) {
 		r, inserted, err := p.createLog(m, parsed.(*logFields))
 		if err != nil || inserted {
 			return r, err
+		} else if r.Status != "" {
+			refused = &r
 		}
-		created = &r
 	}
 	cur, err := p.loadLog(m.ID)
 	if err != nil {
 		return Result{}, err
 	}
 	if cur == nil {
-		if created != nil && created.Status != "" {
-			return *created, nil
-		} else if created != nil {
-			return Result{}, fmt.Errorf("log %s: the insert met a row that is not there", m.ID)
+		if refused != nil {
+			return *refused, nil
 		}
 		return *reject(CodeNotFound), nil
 	}
@@ -267,10 +265,8 @@ func (p *pushTx) newLog(m *Mutation, f *logFields) (logRow, *Result, error) {
 	return l, nil, nil
 }
 
-const logInsertCols = `INSERT INTO assistance_logs (id, team_id, area_id, village_id, created_by, occurred_at, citizen_ref,
-	citizen_name, age_band, gender, minority, disability, consent, notes, outcomes, version, created_at, updated_at) VALUES `
-
-const logInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const logInsert = `INSERT INTO assistance_logs (id, team_id, area_id, village_id, created_by, occurred_at, citizen_ref,
+	citizen_name, age_band, gender, minority, disability, consent, notes, outcomes, version, created_at, updated_at)`
 
 func (p *pushTx) logArgs(l *logRow) []any {
 	return []any{l.ID, l.TeamID, l.AreaID, l.VillageID, l.CreatedBy, l.OccurredAt, l.CitizenRef, l.CitizenName, l.AgeBand,
@@ -281,37 +277,32 @@ func (p *pushTx) logArgs(l *logRow) []any {
 // did; when it did not, the result is the create's refusal, if any.
 func (p *pushTx) createLog(m *Mutation, f *logFields) (Result, bool, error) {
 	l, rej, err := p.newLog(m, f)
-	if err != nil || rej != nil {
-		return resultOf(rej), false, err
+	if err != nil {
+		return Result{}, false, err
+	} else if rej != nil {
+		return *rej, false, nil
 	}
-	v := p.nextSeq()
-	l.Version = v
-	n, err := p.execN(logInsertCols+logInsertRow+` ON CONFLICT (id) DO NOTHING`, p.logArgs(&l)...)
+	l.Version = p.nextSeq()
+	n, err := p.execN(logInsert+` VALUES `+valueRows(18, 1)+` ON CONFLICT (id) DO NOTHING`, p.logArgs(&l)...)
 	if err != nil {
 		return Result{}, false, checkErr(err)
 	}
 	if n == 0 {
-		p.unTake(v)
+		p.unTake(l.Version)
 		return Result{}, false, nil
 	}
 	// The fold takes the new row's state from here, not from a query.
 	p.created = true
 	p.s.touchCreated(kindLog, m.ID, l.state())
-	return Result{Status: StatusApplied, Version: v}, true, nil
-}
-
-func resultOf(r *Result) Result {
-	if r == nil {
-		return Result{}
-	}
-	return *r
+	return Result{Status: StatusApplied, Version: l.Version}, true, nil
 }
 
 // createLogs applies a run of lone log creates (pushTx.loneCreate), most of
-// a phone's push, with an INSERT per 64 rows instead of one each. A create
-// its checks refuse gets its rejection; one whose id is taken goes through
-// applyGroup alone, as any mutation, and so does the whole run when the
-// schema refuses a row (the refused one is then rejected alone).
+// a phone's push, with an INSERT per 64 rows instead of one each (on
+// PostgreSQL each statement is a round trip). A create its checks refuse
+// gets its rejection; one whose id is taken goes through applyGroup alone,
+// as any mutation, and so do the rows from a statement the database refused
+// on (the refused one is then rejected alone).
 func (p *pushTx) createLogs(muts []Mutation, parsed []any, pre []*Result, run []int, fresh []Result, start int) error {
 	type pending struct {
 		i int
@@ -333,42 +324,35 @@ func (p *pushTx) createLogs(muts []Mutation, parsed []any, pre []*Result, run []
 		rows = append(rows, pending{i, l})
 	}
 	inserted := map[string]bool{}
-	for todo := rows; len(todo) > 0; {
+	tried := 0 // rows[:tried] went in with their statements
+	for tried < len(rows) {
 		n := 64
-		for n > len(todo) {
+		for n > len(rows)-tried {
 			n /= 2 // a few statement shapes, each prepared once
 		}
 		args := make([]any, 0, 18*n)
-		for k := range todo[:n] {
-			args = append(args, p.logArgs(&todo[k].l)...)
+		for k := range rows[tried : tried+n] {
+			args = append(args, p.logArgs(&rows[tried+k].l)...)
 		}
-		q := logInsertCols + strings.TrimSuffix(strings.Repeat(logInsertRow+", ", n), ", ") + ` ON CONFLICT (id) DO NOTHING RETURNING id`
-		ids, err := p.queryStrings(q, args...)
-		switch {
-		case err != nil && p.s.pg:
+		ids, err := p.queryStrings(logInsert+` VALUES `+valueRows(18, n)+` ON CONFLICT (id) DO NOTHING RETURNING id`, args...)
+		if err != nil && p.s.pg {
 			return errPGRedo // the transaction is aborted: again, a savepoint each
-		case err != nil && errors.Is(checkErr(err), ErrInvalid):
-			// A row the schema refuses: the run one by one, so that one
-			// alone is rejected. The seqs taken are skipped.
-			for _, r := range rows {
-				if err := p.applyGroup(muts, parsed, pre, []int{r.i}, fresh, start); err != nil {
-					return err
-				}
-			}
-			return nil
-		case err != nil:
+		} else if err != nil && errors.Is(checkErr(err), ErrInvalid) {
+			break // SQLite undid the statement alone: its rows and the rest one by one
+		} else if err != nil {
 			return fmt.Errorf("push assistance_logs: %w", err)
 		}
 		for _, id := range ids {
 			inserted[id] = true
 		}
-		todo = todo[n:]
+		tried += n
 	}
-	for _, r := range rows {
+	for k, r := range rows {
 		m := &muts[r.i]
-		if !inserted[m.ID] {
+		if k >= tried || !inserted[m.ID] {
 			// Taken (by a row before the push, or an earlier create of
-			// the run): the create changes that row, as a lone one would.
+			// the run: the create changes that row, as a lone one would),
+			// or its statement refused (the seqs taken are skipped).
 			if err := p.applyGroup(muts, parsed, pre, []int{r.i}, fresh, start); err != nil {
 				return err
 			}
@@ -377,12 +361,9 @@ func (p *pushTx) createLogs(muts []Mutation, parsed []any, pre []*Result, run []
 		delete(inserted, m.ID) // a second create of the id in the run finds it taken
 		p.s.touchCreated(kindLog, m.ID, r.l.state())
 		fresh[r.i-start] = Result{Mid: m.Mid, Status: StatusApplied, Version: r.l.Version}
-		line, err := p.s.auditRow(p.actor, m.Mid, "create", m.Table, m.ID, auditFields(m))
-		if err != nil {
+		if err := p.audit(m, "create"); err != nil {
 			return err
 		}
-		line.at = p.now
-		p.audits = append(p.audits, line)
 	}
 	return nil
 }

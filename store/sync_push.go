@@ -430,12 +430,9 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 		if m.Op == "create" && m.Table == "assistance_logs" && !p.created {
 			action = "update"
 		}
-		line, err := p.s.auditRow(p.actor, m.Mid, action, m.Table, m.ID, auditFields(m))
-		if err != nil {
+		if err := p.audit(m, action); err != nil {
 			return err
 		}
-		line.at = p.now // a created log's created_at: AuditTrail finds the entry by it
-		p.audits = append(p.audits, line)
 	}
 	if failed < 0 {
 		if atomic {
@@ -459,6 +456,19 @@ func (p *pushTx) applyGroup(muts []Mutation, parsed []any, pre []*Result, group 
 			fresh[i-start] = Result{Mid: muts[i].Mid, Status: StatusRejected, Code: CodeGroupFailed}
 		}
 	}
+	return nil
+}
+
+// audit adds the audit entry of an applied mutation, written with the
+// push's results. Its time is the push's, a created log's created_at:
+// AuditTrail finds a log's create by it.
+func (p *pushTx) audit(m *Mutation, action string) error {
+	line, err := p.s.auditRow(p.actor, m.Mid, action, m.Table, m.ID, auditFields(m))
+	if err != nil {
+		return err
+	}
+	line.at = p.now
+	p.audits = append(p.audits, line)
 	return nil
 }
 

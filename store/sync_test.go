@@ -328,7 +328,25 @@ func TestPushLogRunMatchesOneByOne(t *testing.T) {
 	wants := [][]string{
 		{"2 applied/", "3 applied/", "4 rejected/forbidden", "5 applied/", "6 applied/"},
 		{"7 applied/", "8 rejected/validation_failed", "9 applied/"},
+		nil,
 	}
+	// 70 creates: the first 64 go in with one statement, the refused one
+	// sits in the next: it and the rows after it go one by one, the
+	// first 64 stay created.
+	var long []Mutation
+	for mid := int64(10); mid < 80; mid++ {
+		n := "ok"
+		if mid == 77 {
+			n = "boom"
+		}
+		long = append(long, notes(logMutation(mid), n))
+		status := "applied/"
+		if mid == 77 {
+			status = "rejected/validation_failed"
+		}
+		wants[2] = append(wants[2], fmt.Sprintf("%d %s", mid, status))
+	}
+	pushes = append(pushes, long)
 	for k, muts := range pushes {
 		for run := 0; run < 2; run++ { // the second time, every result comes from the stored ones
 			res, err := s.Push(ctx, a, PushRequest{DeviceID: a.DeviceID, Mutations: muts})
@@ -355,10 +373,14 @@ func TestPushLogRunMatchesOneByOne(t *testing.T) {
 		logs = append(logs, id[len(id)-2:]+" "+n)
 	}
 	rows.Close()
-	if want := []string{"01 stored before", "02 again in the run", "06 b", "07 c", "09 d"}; !cmp.Equal(logs, want) {
+	if len(logs) != 5+69 {
+		t.Fatalf("%d logs, want %d", len(logs), 5+69)
+	}
+	if want := []string{"01 stored before", "02 again in the run", "06 b", "07 c", "09 d"}; !cmp.Equal(logs[:5], want) {
 		t.Errorf("logs %v, want %v", logs, want)
 	}
-	for id, want := range map[string][]string{"01": {"create/1", "update/3"}, "02": {"create/2", "update/5"}, "06": {"create/6"}, "09": {"create/9"}} {
+	for id, want := range map[string][]string{"01": {"create/1", "update/3"}, "02": {"create/2", "update/5"}, "06": {"create/6"}, "09": {"create/9"},
+		"10": {"create/10"}, "73": {"create/73"}, "76": {"create/76"}, "79": {"create/79"}} {
 		trail, err := s.AuditTrail(ctx, "assistance_logs", "01930000-0000-7000-8000-0000000000"+id)
 		if err != nil {
 			t.Fatal(err)
